@@ -1,0 +1,44 @@
+"""The `mailroom` command: run a service, the whole local platform, or an operator tool.
+
+Each sub-command lives in its own module under `mailroom.cli` and exposes
+`register(subparsers)`, which adds its parser and sets `handler` to a function
+`(args: argparse.Namespace) -> int` returning the exit status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+# Modules under mailroom.cli that contribute sub-commands, in help order.
+COMMAND_MODULES = ("services", "up", "tenant", "check", "bounce")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mailroom",
+        description="Mailroom: connect mailboxes, send, watch replies, catch bounces.",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"mailroom.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"mailroom.cli.{name}":
+                continue
+            raise
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    status: int = args.handler(args)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
