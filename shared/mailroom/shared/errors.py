@@ -1,0 +1,32 @@
+"""How a failure decides the fate of a message.
+
+Handlers raise these; the bus turns them into a delayed retry or a dead-letter.
+Expected outcomes (a bounce, a duplicate, a suppressed recipient) are events,
+never exceptions. Only the API maps errors to HTTP status codes.
+"""
+
+from __future__ import annotations
+
+
+class MailroomError(Exception):
+    """Base of every error Mailroom raises on purpose."""
+
+
+class RetryableError(MailroomError):
+    """Try again later: the broker, the store or a mail server is having trouble.
+
+    `delay_s`, when set, overrides the bus's exponential backoff (e.g. a rate
+    limit that knows when its window opens).
+    """
+
+    def __init__(self, message: str, *, delay_s: float | None = None) -> None:
+        super().__init__(message)
+        self.delay_s = delay_s
+
+
+class PermanentError(MailroomError):
+    """Retrying cannot help: the message goes to the dead-letter queue with this reason."""
+
+
+class InvalidMessage(PermanentError):
+    """The message does not match its contract (bad JSON, unknown schema, failed validation)."""
