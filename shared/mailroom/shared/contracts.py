@@ -26,7 +26,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from mailroom.shared.errors import InvalidMessage
 from mailroom.shared.logs import current_trace_id
 
-MailboxState = Literal["pending", "connected", "degraded", "auth_failed", "needs_attention", "disabled"]
+MailboxState = Literal[
+    "pending", "connected", "degraded", "auth_failed", "needs_attention", "disabled"
+]
 BounceKind = Literal["hard", "soft", "unknown"]
 FailureReason = Literal["suppressed", "rejected", "invalid", "auth_failed", "retries_exhausted"]
 
@@ -408,7 +410,9 @@ def json_schemas() -> dict[str, dict[str, Any]]:
     for message_type in MESSAGE_TYPES:
         schema = message_type.model_json_schema(by_alias=True, mode="validation")
         schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-        schema["$id"] = f"https://mailroom.dev/schemas/{message_type.SCHEMA_NAME}.v{message_type.SCHEMA_VERSION}.json"
+        schema["$id"] = (
+            f"https://mailroom.dev/schemas/{message_type.SCHEMA_NAME}.v{message_type.SCHEMA_VERSION}.json"
+        )
         schema["title"] = message_type.__name__
         schema["x-routing-key"] = message_type.ROUTING_KEY
         # Pin the schema ref so producers in other languages validate name and version.

@@ -15,13 +15,18 @@ class MailroomError(Exception):
 class RetryableError(MailroomError):
     """Try again later: the broker, the store or a mail server is having trouble.
 
-    `delay_s`, when set, overrides the bus's exponential backoff (e.g. a rate
-    limit that knows when its window opens).
+    `delay_s`, when set, overrides the bus's backoff ladder (e.g. a rate limit
+    that knows when its window opens). `counts_as_attempt=False` marks a wait
+    that is not a failure (a budget is spent, the mailbox is on hold), so the
+    message is never dead-lettered for waiting.
     """
 
-    def __init__(self, message: str, *, delay_s: float | None = None) -> None:
+    def __init__(
+        self, message: str, *, delay_s: float | None = None, counts_as_attempt: bool = True
+    ) -> None:
         super().__init__(message)
         self.delay_s = delay_s
+        self.counts_as_attempt = counts_as_attempt
 
 
 class PermanentError(MailroomError):

@@ -29,7 +29,11 @@ class CommonSettings(BaseSettings):
     """What every Mailroom service needs: broker, store, keys, logging, drain."""
 
     model_config = SettingsConfigDict(
-        env_prefix="MAILROOM_", extra="ignore", case_sensitive=False, frozen=True
+        env_prefix="MAILROOM_",
+        extra="ignore",
+        case_sensitive=False,
+        frozen=True,
+        populate_by_name=True,
     )
 
     amqp_url: SecretStr = Field(
@@ -58,6 +62,12 @@ class CommonSettings(BaseSettings):
     prefetch: int = Field(64, ge=1, le=10_000, description="Unacked messages per consumer.")
     max_attempts: int = Field(
         5, ge=1, le=100, description="Attempts before a failing message is dead-lettered."
+    )
+    retry_delays: tuple[float, ...] = Field(
+        (1.0, 5.0, 30.0, 120.0, 600.0),
+        min_length=1,
+        max_length=12,
+        description="Delay ladder for retries in seconds, as a JSON list; the last step repeats.",
     )
     drain_seconds: float = Field(
         20.0, ge=0, le=600, description="On SIGTERM, how long in-flight work may finish."

@@ -1,0 +1,17 @@
+"""Settings of the oauth-refresh service: the common ones plus its own, from `MAILROOM_*`."""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field
+
+from mailroom.shared.settings import CommonSettings
+
+
+class OAuthRefreshSettings(CommonSettings):
+    http_port: int = Field(
+        9104,
+        ge=1,
+        le=65535,
+        validation_alias=AliasChoices("MAILROOM_OAUTH_REFRESH_HTTP_PORT", "http_port"),
+        description="Port of /healthz, /readyz and /metrics.",
+    )

@@ -1,0 +1,87 @@
+"""Every MongoDB collection Mailroom uses, with its indexes, in one place.
+
+Each service creates the indexes at start (`Store.ensure_indexes(INDEXES)`), so a
+fresh database works without a migration step. Every tenant-owned document
+carries `tenant_id`, and every query on one filters by it.
+"""
+
+from __future__ import annotations
+
+from pymongo import ASCENDING, DESCENDING, IndexModel
+
+TENANTS = "tenants"
+API_KEYS = "api_keys"
+MAILBOXES = "mailboxes"
+CONNECTION_TESTS = "connection_tests"
+SENDS = "sends"
+SEND_BUDGETS = "send_budgets"
+CONTACTS = "contacts"
+SUPPRESSIONS = "suppressions"
+BOUNCES = "bounces"
+WATCH_LEASES = "watch_leases"
+WATCH_CURSORS = "watch_cursors"
+WATCH_SEEN = "watch_seen"
+OAUTH_STATES = "oauth_states"
+
+INDEXES: dict[str, list[IndexModel]] = {
+    TENANTS: [IndexModel([("name", ASCENDING)], unique=True, name="name_unique")],
+    API_KEYS: [
+        IndexModel([("key_hash", ASCENDING)], unique=True, name="key_hash_unique"),
+        IndexModel([("tenant_id", ASCENDING)], name="tenant"),
+    ],
+    MAILBOXES: [
+        IndexModel([("tenant_id", ASCENDING), ("owner", ASCENDING)], name="tenant_owner"),
+        IndexModel([("tenant_id", ASCENDING), ("email", ASCENDING)], name="tenant_email"),
+        IndexModel([("state", ASCENDING)], name="state"),
+    ],
+    CONNECTION_TESTS: [
+        IndexModel(
+            [("tenant_id", ASCENDING), ("mailbox_id", ASCENDING), ("finished_at", DESCENDING)],
+            name="tenant_mailbox_recent",
+        ),
+    ],
+    SENDS: [
+        # The idempotency claim: one send per (tenant, key), whatever the replica.
+        IndexModel(
+            [("tenant_id", ASCENDING), ("idempotency_key", ASCENDING)],
+            unique=True,
+            name="tenant_idempotency_unique",
+        ),
+        IndexModel([("mailbox_id", ASCENDING), ("status", ASCENDING)], name="mailbox_status"),
+        IndexModel([("smtp_message_id", ASCENDING)], name="smtp_message_id", sparse=True),
+    ],
+    SEND_BUDGETS: [
+        IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0, name="expire"),
+    ],
+    CONTACTS: [
+        IndexModel(
+            [("tenant_id", ASCENDING), ("email", ASCENDING)], unique=True, name="tenant_email"
+        ),
+    ],
+    SUPPRESSIONS: [
+        IndexModel(
+            [("tenant_id", ASCENDING), ("email", ASCENDING)], unique=True, name="tenant_email"
+        ),
+    ],
+    BOUNCES: [
+        IndexModel(
+            [("tenant_id", ASCENDING), ("email", ASCENDING), ("occurred_at", DESCENDING)],
+            name="tenant_email_recent",
+        ),
+        IndexModel([("source_event_id", ASCENDING)], unique=True, name="source_event_unique"),
+    ],
+    WATCH_LEASES: [IndexModel([("expires_at", ASCENDING)], name="expires_at")],
+    WATCH_CURSORS: [
+        IndexModel(
+            [("mailbox_id", ASCENDING), ("folder", ASCENDING)], unique=True, name="mailbox_folder"
+        ),
+    ],
+    WATCH_SEEN: [
+        IndexModel(
+            [("mailbox_id", ASCENDING), ("folder", ASCENDING), ("message_key", ASCENDING)],
+            unique=True,
+            name="mailbox_folder_message",
+        ),
+    ],
+    OAUTH_STATES: [IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0, name="expire")],
+}
