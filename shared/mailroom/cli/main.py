@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 # Modules under mailroom.cli that contribute sub-commands, in help order.
-COMMAND_MODULES = ("services", "up", "tenant", "check", "bounce")
+COMMAND_MODULES = ("services", "up", "tenant", "check", "bounce", "schemas", "keys")
 
 
 def build_parser() -> argparse.ArgumentParser:
