@@ -72,8 +72,12 @@ class Message(BaseModel):
     SCHEMA_VERSION: ClassVar[int] = 1
     ROUTING_KEY: ClassVar[str]
 
+    # Filled from the class by `_fill_schema_and_trace` when a producer omits it; the
+    # default only exists so type checkers see the argument as optional.
     schema_ref: SchemaRef = Field(
-        alias="schema", description="Contract name (also the routing key) and version."
+        default=SchemaRef(name="", version=1),
+        alias="schema",
+        description="Contract name (also the routing key) and version.",
     )
     event_id: str = Field(
         default_factory=_new_event_id,
@@ -266,7 +270,10 @@ class BounceProcessed(Message):
     mailbox_id: Id
     location: MailLocation | None = None
     is_bounce: bool
-    category: Literal["bounce", "auto_reply", "feedback", "reply", "unknown"]
+    category: Literal["bounce", "delivered", "vacation", "feedback", "reply", "unknown"] = Field(
+        description="What the message is: a bounce, a delivery report, an auto-reply "
+        "(vacation), a complaint (ARF feedback), a reply, or unreadable."
+    )
 
 
 class ContactBounced(Message):
