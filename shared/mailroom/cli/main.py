@@ -15,14 +15,29 @@ from collections.abc import Sequence
 # Modules under mailroom.cli that contribute sub-commands, in help order.
 COMMAND_MODULES = ("services", "up", "tenant", "check", "bounce", "schemas", "keys")
 
+# Which modules a first argument needs: only those are imported, so a quick tool
+# such as `mailroom bounce classify` does not pay for every other command's imports.
+MODULES_FOR_COMMAND = {
+    "api": ("services",),
+    "sender": ("services",),
+    "watcher": ("services",),
+    "oauth-refresh": ("services",),
+    "bounce": ("services", "bounce"),
+    "up": ("up",),
+    "tenant": ("tenant",),
+    "check": ("check",),
+    "schemas": ("schemas",),
+    "keys": ("keys",),
+}
 
-def build_parser() -> argparse.ArgumentParser:
+
+def build_parser(modules: Sequence[str] = COMMAND_MODULES) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mailroom",
         description="Mailroom: connect mailboxes, send, watch replies, catch bounces.",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMAND_MODULES:
+    for name in modules:
         try:
             module = importlib.import_module(f"mailroom.cli.{name}")
         except ModuleNotFoundError as exc:
@@ -34,8 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    modules = (
+        MODULES_FOR_COMMAND.get(arguments[0], COMMAND_MODULES) if arguments else COMMAND_MODULES
+    )
+    args = build_parser(modules).parse_args(arguments)
     status: int = args.handler(args)
     return status
 
