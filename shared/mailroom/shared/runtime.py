@@ -151,12 +151,21 @@ async def http_server(app: Starlette, host: str, port: int) -> AsyncIterator[Emb
 
 @dataclass
 class Platform:
-    """The connections and metrics registry every service gets from `platform()`."""
+    """The connections and metrics registry every service gets from `platform()`.
+
+    `/readyz` stays 503 until the service calls `mark_started()` (run_consumer does,
+    once its queue is declared and consuming): a replica that is connected but not
+    yet consuming must not look ready, or a rollout would route work to nobody.
+    """
 
     bus: Bus
     store: Store
     registry: CollectorRegistry
     checks: dict[str, ReadinessCheck]
+    started: bool = False
+
+    def mark_started(self) -> None:
+        self.started = True
 
 
 @contextlib.asynccontextmanager
@@ -193,7 +202,12 @@ async def platform(
         stack.push_async_callback(store.close)
         stack.push_async_callback(bus.close)
         connected = await _connect_with_backoff(service, store, bus, stop)
-        yield Platform(bus, store, registry, checks) if connected else None
+        if not connected:
+            yield None
+            return
+        running = Platform(bus, store, registry, checks)
+        checks["started"] = lambda: running.started
+        yield running
 
 
 async def _connect_with_backoff(service: str, store: Store, bus: Bus, stop: asyncio.Event) -> bool:
@@ -238,5 +252,6 @@ async def run_consumer(
     )
     await consumer.start()
     platform.checks["consumer"] = consumer.is_ready
+    platform.mark_started()
     await stop.wait()
     await consumer.stop(settings.drain_seconds)

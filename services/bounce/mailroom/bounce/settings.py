@@ -15,3 +15,9 @@ class BounceSettings(CommonSettings):
         validation_alias=AliasChoices("MAILROOM_BOUNCE_HTTP_PORT", "http_port"),
         description="Port of /healthz, /readyz and /metrics.",
     )
+    soft_bounce_threshold: int = Field(
+        3, ge=1, le=100, description="Soft bounces within the window that suppress an address."
+    )
+    soft_bounce_window_days: float = Field(
+        7.0, gt=0, le=365, description="How far back soft bounces add up."
+    )

@@ -36,6 +36,7 @@ async def serve(settings: OAuthRefreshSettings, stop: asyncio.Event) -> None:
             settings=settings,
             metrics=OAuthRefreshMetrics(connected.registry),
         )
+        connected.mark_started()
         while not stop.is_set():
             try:
                 await refresh_due_tokens(deps)
