@@ -21,6 +21,7 @@ BOUNCES = "bounces"
 WATCH_LEASES = "watch_leases"
 WATCH_CURSORS = "watch_cursors"
 WATCH_SEEN = "watch_seen"
+WATCH_REPLICAS = "watch_replicas"
 OAUTH_STATES = "oauth_states"
 
 INDEXES: dict[str, list[IndexModel]] = {
@@ -33,6 +34,8 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("tenant_id", ASCENDING), ("owner", ASCENDING)], name="tenant_owner"),
         IndexModel([("tenant_id", ASCENDING), ("email", ASCENDING)], name="tenant_email"),
         IndexModel([("state", ASCENDING)], name="state"),
+        # The OAuth refresher's scan: tokens that expire soonest first.
+        IndexModel([("oauth.expires_at", ASCENDING)], name="oauth_expiry", sparse=True),
     ],
     CONNECTION_TESTS: [
         IndexModel(
@@ -68,7 +71,12 @@ INDEXES: dict[str, list[IndexModel]] = {
             [("tenant_id", ASCENDING), ("email", ASCENDING), ("occurred_at", DESCENDING)],
             name="tenant_email_recent",
         ),
-        IndexModel([("source_event_id", ASCENDING)], unique=True, name="source_event_unique"),
+        # One record per (event, recipient): a redelivered event is recognised, not recounted.
+        IndexModel(
+            [("source_event_id", ASCENDING), ("email", ASCENDING)],
+            unique=True,
+            name="source_event_recipient_unique",
+        ),
     ],
     WATCH_LEASES: [IndexModel([("expires_at", ASCENDING)], name="expires_at")],
     WATCH_CURSORS: [
@@ -84,4 +92,6 @@ INDEXES: dict[str, list[IndexModel]] = {
         ),
     ],
     OAUTH_STATES: [IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0, name="expire")],
+    # Watcher replicas announce themselves here; the fair share of leases counts the live ones.
+    WATCH_REPLICAS: [IndexModel([("expires_at", ASCENDING)], name="expires_at")],
 }
