@@ -1,0 +1,82 @@
+"""SMTP connections over aiosmtplib with Mailroom's security settings."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+from typing import Literal
+
+import aiosmtplib
+
+Security = Literal["ssl", "starttls", "none"]
+
+
+def smtp_client(
+    host: str,
+    port: int,
+    security: Security,
+    ssl_context: ssl.SSLContext | None,
+    timeout: float,
+    *,
+    sock: socket.socket | None = None,
+) -> aiosmtplib.SMTP:
+    """An unconnected client: implicit TLS for "ssl", STARTTLS required for "starttls".
+
+    `sock` is an already connected TCP socket to use instead of host:port.
+    """
+    return aiosmtplib.SMTP(
+        hostname=host,
+        port=None if sock is not None else port,
+        sock=sock,
+        use_tls=security == "ssl",
+        # Diagnostics call starttls() themselves to time it; False here means
+        # "not during connect()", and open_smtp() upgrades right after.
+        start_tls=False,
+        tls_context=ssl_context,
+        timeout=timeout,
+    )
+
+
+async def open_smtp(
+    host: str,
+    port: int,
+    security: Security,
+    ssl_context: ssl.SSLContext | None,
+    timeout: float,  # noqa: ASYNC109 - kept by the client for each later command
+    *,
+    username: str | None = None,
+    password: str | None = None,
+    oauth_token: str | None = None,
+) -> aiosmtplib.SMTP:
+    """Connect, upgrade with STARTTLS when asked, EHLO, and log in when credentials are given.
+
+    Raises aiosmtplib's exceptions (SMTPConnectError with the OSError/SSLError as
+    its cause, SMTPAuthenticationError, SMTPException when STARTTLS or AUTH is not
+    offered, SMTPTimeoutError).
+    """
+    client = smtp_client(host, port, security, ssl_context, timeout)
+    await client.connect()
+    try:
+        await client.ehlo()
+        if security == "starttls":
+            await client.starttls(tls_context=ssl_context)
+            await client.ehlo()
+        if oauth_token and username:
+            await client.auth_xoauth2(username, oauth_token)
+        elif username and password is not None:
+            await client.login(username, password)
+    except BaseException:
+        client.close()
+        raise
+    return client
+
+
+async def close_smtp(client: aiosmtplib.SMTP) -> None:
+    """QUIT politely if we can, and always drop the connection."""
+    try:
+        if client.is_connected:
+            await client.quit(timeout=2.0)
+    except (aiosmtplib.SMTPException, OSError, TimeoutError):
+        pass
+    finally:
+        client.close()
