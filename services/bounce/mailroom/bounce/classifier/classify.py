@@ -1,0 +1,386 @@
+"""The classifier's entry points: a whole message, or one SMTP reply from the sender's dialogue."""
+
+from __future__ import annotations
+
+import re
+
+from mailroom.bounce.classifier import autoreply, dsn, vendors
+from mailroom.bounce.classifier.mime import (
+    Headers,
+    ReadMessage,
+    addresses,
+    header_text,
+    read_message,
+)
+from mailroom.bounce.classifier.model import BouncedRecipient, Classification
+from mailroom.bounce.classifier.reasons import (
+    decide_reason,
+    find_reply_code,
+    find_status,
+    kind_for,
+    normalise_text,
+)
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Final
+
+_BOUNCE_SUBJECT: Final = re.compile(
+    r"undeliver|undelivered|delivery (?:status notification|fail|failure|problem|report|"
+    r"notification)|"
+    r"failure notice|returned mail|returned to sender|mail delivery (?:failed|failure|system)|"
+    r"could not (?:be )?deliver|non[- ]?(?:remis|recapitabile|delivery)|unzustellbar|"
+    r"nicht zustellbar|delivery has failed|message not delivered|rejected|"
+    r"warning: could not send|mail failure|échec de la remise|error sending|returned message|"
+    r"nondeliverable|delayed mail|delivery delayed|mail system error",
+    re.I,
+)
+_DAEMON_SENDER: Final = re.compile(
+    r"mailer-daemon|postmaster|mail delivery|mail-daemon|mailerdaemon|\bmdaemon\b|"
+    r"delivery subsystem|system administrator|microsoftexchange|bounce",
+    re.I,
+)
+_FAILURE_BODY: Final = re.compile(
+    r"could not be delivered|couldn't be delivered|wasn't able to deliver|unable to deliver|"
+    r"delivery (?:has )?failed|following (?:address|recipient)|did not reach|permanent (?:error|"
+    r"failure)|"
+    r"undeliverable|not be delivered|delivery to the following|error delivering",
+    re.I,
+)
+_MESSAGE_ID: Final = re.compile(r"<[^<>\s]+>")
+_COMMAND: Final = re.compile(
+    r"(?:in reply to (?:end of )?|after (?:end of )?|did not like our (?:final )?|"
+    r"smtp command:?\s+)"
+    r"(data|rcpt to|rcpt|mail from)\b|for (text|data) command",
+    re.I,
+)
+# The receiving server refused the connection itself, before any mail command.
+_CONNECTION_STAGE: Final = re.compile(
+    r"after initial connection|refused to talk to me|in reply to (?:the )?(?:initial )?greeting|"
+    r"(?:in reply to|after) (?:helo|ehlo)\b",
+    re.I,
+)
+_TRANSCRIPT: Final = re.compile(
+    r"^\s*(?:>>>|sent <<<)\s*(data|rcpt|mail)|^\s*(?:<<<|received >>>)\s*[45]\d\d", re.I | re.M
+)
+_QUOTED_TO: Final = re.compile(r"^To:[ \t]*(.+)$", re.M | re.I)
+_SES_SUBJECT: Final = re.compile(r"aws notification|amazon ses", re.I)
+_CJK_FAILURE: Final = re.compile(
+    "エラー|不達|送信できませんでした|配信できませんでした|届きませんでした|退信|退回"
+)
+
+
+def classify_message(raw: bytes) -> Classification:
+    """Classify one raw message from a bounce mailbox. Never raises.
+
+    Returns a bounce with one `BouncedRecipient` per failed recipient, or the kind
+    of non-bounce it is (`delivered`, `vacation`, `feedback`, `reply`), or
+    `unknown` with `problem` saying why the message could not be read.
+    """
+    try:
+        return _classify(raw)
+    except RecursionError:
+        return Classification(False, "unknown", problem="MIME structure nested too deeply")
+    except Exception as exc:  # never let one bad message stop the consumer
+        return Classification(False, "unknown", problem=f"unreadable message: {type(exc).__name__}")
+
+
+def classify_smtp_reply(
+    code: int,
+    enhanced_status: str | None,
+    text: str,
+    recipient: str,
+    command: str | None = None,
+) -> BouncedRecipient:
+    """Classify an SMTP rejection from the sender's own dialogue (`550 5.1.1 ...`).
+
+    `command` is the SMTP command that was rejected (`RCPT`, `DATA`), when known.
+    """
+    status = dsn.normalise_status(enhanced_status) or find_status(text)
+    if status is None and 400 <= code < 600:
+        status = f"{code // 100}.0.0"
+    reason = decide_reason(status, code, normalise_text(f"{code} {text}"), command)
+    return BouncedRecipient(
+        recipient=recipient.strip().strip("<>").lower(),
+        kind=kind_for(reason, status, code),
+        reason=reason,
+        status=status,
+        diagnostic=" ".join(text.split()) or None,
+        smtp_code=code,
+        action="failed" if code >= 500 else "delayed",
+    )
+
+
+def _classify(raw: bytes) -> Classification:
+    read = read_message(raw)
+    msg = read.headers
+    subject = header_text(msg, "Subject")
+    original_id = _original_message_id(read)
+
+    if autoreply.is_feedback_report(msg, read.feedback_fields is not None):
+        return Classification(False, "feedback", [], original_id, read.problem)
+
+    texts = read.texts or read.html_texts
+    body = "\n".join(texts)
+    records = [r for block in [read.dsn_blocks] for r in dsn.records_from_blocks(block)]
+    if not records:
+        records = dsn.records_from_text(body)
+    if records:
+        failed = [r for r in records if r.action not in ("delivered", "relayed", "expanded")]
+        if not failed:
+            return Classification(False, "delivered", [], original_id, read.problem)
+        notice = vendors.error_section(texts[0]) if texts else ""
+        recipients = [_from_dsn(r, notice, len(failed) == 1) for r in failed]
+        return Classification(True, "bounce", recipients, original_id, read.problem)
+
+    if body.lstrip().startswith("{") and _SES_SUBJECT.search(subject + str(msg.get("From", ""))):
+        notified = vendors.ses_notification(body)
+        if notified is not None:
+            found = [
+                classify_smtp_reply(code or 550, status, diag, address)
+                for address, status, code, diag in notified
+            ]
+            if not found:
+                return Classification(False, "delivered", [], original_id, read.problem)
+            return Classification(True, "bounce", found, original_id, read.problem)
+
+    transcript = vendors.session_transcript_failure(body)
+    if transcript is not None:
+        addresses, code, reply, command = transcript
+        found = [classify_smtp_reply(code, None, reply, address, command) for address in addresses]
+        return Classification(True, "bounce", found, original_id, read.problem)
+
+    list_headers = any(name in msg for name in _LIST_MANAGER_HEADERS)
+    if vendors.is_list_refusal(list_headers, header_text(msg, "From"), subject, body):
+        refused = _list_refusal(msg, subject, body)
+        if refused:
+            return Classification(True, "bounce", refused, original_id, read.problem)
+
+    if _looks_like_bounce(msg, subject, body):
+        recipients = _from_text(read, msg, body)
+        if recipients:
+            return Classification(True, "bounce", recipients, original_id, read.problem)
+        return Classification(
+            True, "bounce", [], original_id, read.problem or "no failed recipient found"
+        )
+
+    if autoreply.is_auto_reply(msg, subject):
+        return Classification(False, "vacation", [], original_id, read.problem)
+    if msg.get("In-Reply-To") or msg.get("References") or subject.lower().startswith("re:"):
+        return Classification(False, "reply", [], original_id, read.problem)
+    return Classification(False, "unknown", [], original_id, read.problem)
+
+
+_LIST_MANAGER_HEADERS: Final = ("X-MLServer", "X-ML-Name", "X-Mailman-Version", "Mailing-List")
+
+
+def _list_refusal(msg: Headers, subject: str, body: str) -> list[BouncedRecipient]:
+    """The list's own address is the recipient that refused the post."""
+    own = set(addresses([msg.get(name) or "" for name in ("To", "From", "Cc")]))
+    failures = vendors.find_failures(vendors.error_section(body), own)
+    if not failures:
+        return []
+    text = normalise_text(f"{subject} {body[:2000]}")
+    reason = decide_reason(None, None, text)
+    if reason in ("onhold", "userunknown", "filtered", "policyviolation", "securityerror"):
+        reason = "rejected"
+    return [
+        BouncedRecipient(
+            recipient=failures[0].recipient,
+            kind=kind_for(reason, None),
+            reason=reason,
+            diagnostic=" ".join(subject.split()) or None,
+            action="failed",
+        )
+    ]
+
+
+def smtp_command(text: str) -> str | None:
+    """The SMTP command a rejection answered (`RCPT`, `DATA`, `MAIL`), when the text says.
+
+    `CONN` stands for a refusal of the connection itself (greeting, HELO/EHLO).
+    """
+    command = None
+    for match in _TRANSCRIPT.finditer(text):
+        if match.group(1):
+            command = match.group(1)
+        elif command is not None:
+            break
+    if command is None:
+        found = _COMMAND.search(text)
+        command = (found.group(1) or found.group(2)) if found else None
+    if command is None:
+        return "CONN" if _CONNECTION_STAGE.search(text) else None
+    word = command.split()[0].upper()
+    return "DATA" if word == "TEXT" else word
+
+
+def _looks_like_bounce(msg: Headers, subject: str, body: str) -> bool:
+    sender = header_text(msg, "From")
+    if "X-Failed-Recipients" in msg:
+        return True
+    if _DAEMON_SENDER.search(sender) and (
+        _BOUNCE_SUBJECT.search(subject)
+        or _FAILURE_BODY.search(body)
+        or _TRANSCRIPT.search(body)
+        or _CJK_FAILURE.search(subject)
+    ):
+        return True
+    if _CJK_FAILURE.search(subject) and _CJK_FAILURE.search(body[:5000]):
+        return True
+    return_path = str(msg.get("Return-Path", "")).strip()
+    if return_path in ("<>", "") and _BOUNCE_SUBJECT.search(subject):
+        return True
+    return bool(_BOUNCE_SUBJECT.search(subject) and _FAILURE_BODY.search(body[:20000]))
+
+
+def _original_message_id(read: ReadMessage) -> str | None:
+    if read.original is not None:
+        value = read.original.get("Message-ID") or read.original.get("Message-Id")
+        if value:
+            match = _MESSAGE_ID.search(str(value))
+            return match.group(0) if match else str(value).strip() or None
+    # text bounces quote the original inline: its Message-ID is the last one in the body
+    for text in read.texts:
+        section = vendors.error_section(text)
+        tail = text[len(section) :]
+        for line in tail.splitlines():
+            if line[:11].lower() == "message-id:":
+                match = _MESSAGE_ID.search(line)
+                if match:
+                    return match.group(0)
+    return None
+
+
+_RELAY_SUMMARY: Final = re.compile(
+    r"\s*[245]\.\d{1,3}\.\d{1,3}\s+-\s+[A-Za-z ]{0,60}?(?=[245]\d\d[ -]|$)"
+)
+
+
+def _without_relay_summary(diagnostic: str) -> str:
+    """The remote server's reply without a relay's own `5.1.0 - Unknown address error` summary."""
+    match = _RELAY_SUMMARY.match(diagnostic)
+    if match and match.end() < len(diagnostic):
+        return diagnostic[match.end() :]
+    return diagnostic
+
+
+def _diagnostic_status(diagnostic: str) -> str | None:
+    """The status the remote server gave, skipping a relay's own `5.1.0 - Description` prefix."""
+    match = re.match(r"\s*[245]\.\d{1,3}\.\d{1,3}\s+-\s+", diagnostic)
+    if match:
+        return find_status(diagnostic[match.end() :]) or find_status(diagnostic)
+    return find_status(diagnostic)
+
+
+_CONTINUATION: Final = re.compile(r"(?<=\s)[245]\d\d[ -](?:[245]\.\d{1,3}\.\d{1,3}\s+)?")
+
+
+def _join_reply_lines(text: str) -> str:
+    """`550-5.7.1 first part 550-5.7.1 second part` → one sentence, for pattern matching."""
+    return text[:12] + _CONTINUATION.sub("", text[12:])
+
+
+def _from_dsn(record: dsn.DsnRecord, notice: str, only_one: bool) -> BouncedRecipient:
+    diagnostic = record.diagnostic or ""
+    status = record.status
+    text_status = _diagnostic_status(diagnostic)
+    # the remote server's own code is more precise than the reporting MTA's summary
+    if text_status and (status is None or text_status[0] == status[0]):
+        status = text_status
+    smtp_code = find_reply_code(diagnostic)
+    text = normalise_text(_join_reply_lines(_without_relay_summary(diagnostic)))
+    if not diagnostic and only_one:
+        # no Diagnostic-Code: the human-readable part is the only explanation
+        text = normalise_text(notice)
+        notice_status = find_status(notice)
+        if notice_status and (status is None or notice_status[0] == status[0]):
+            status = notice_status
+        smtp_code = find_reply_code(notice)
+    if status is None and smtp_code is not None:
+        status = f"{smtp_code // 100}.0.0"
+    if status is None and record.action == "delayed":
+        status = "4.0.0"
+    command = smtp_command(diagnostic) or (smtp_command(notice) if only_one else None)
+    reason = decide_reason(status, smtp_code, text, command)
+    if (
+        reason in ("userunknown", "filtered")
+        and (record.remote_mta or "").lower().endswith("docomo.ne.jp")
+        and not (status or "").startswith("5.1.")
+    ):
+        # NTT docomo answers "550 Unknown user" also when the recipient's
+        # reception settings refuse the sender; only 5.1.x means the address is gone
+        reason = "rejected"
+    if reason == "onhold" and only_one and notice and diagnostic:
+        reason = decide_reason(status, smtp_code, normalise_text(notice), command)
+    return BouncedRecipient(
+        recipient=record.recipient.lower(),
+        kind=kind_for(reason, status, smtp_code),
+        reason=reason,
+        status=status,
+        diagnostic=" ".join(diagnostic.split()) or None,
+        remote_mta=record.remote_mta,
+        action=record.action,
+        smtp_code=smtp_code,
+    )
+
+
+def _sender_addresses(msg: Headers, original: Headers | None) -> set[str]:
+    values = [str(msg.get(name, "")) for name in ("To", "Cc", "Reply-To")]
+    if original is not None:
+        values += [str(original.get(name, "")) for name in ("From", "Sender", "Return-Path")]
+    return set(addresses(values))
+
+
+def _from_text(read: ReadMessage, msg: Headers, body: str) -> list[BouncedRecipient]:
+    section = vendors.error_section(body)
+    named = addresses(msg.get_all("X-Failed-Recipients"))
+    senders = _sender_addresses(msg, read.original)
+    failures = vendors.find_failures(section, senders, named)
+    if not failures:
+        # the failed address may equal the bounce's own addressee (a message to oneself)
+        senders -= set(addresses([msg.get("To") or ""]))
+        failures = vendors.find_failures(section, senders, named)
+    if not failures:
+        # the notice names nobody: the failed recipient is the original's addressee
+        to_header = str(read.original.get("To", "")) if read.original is not None else ""
+        if not to_header:
+            quoted = _QUOTED_TO.search(body[len(section) :])
+            to_header = quoted.group(1) if quoted else ""
+        to = addresses([to_header])
+        failures = [vendors.TextFailure(a.lower(), section) for a in to[:1]]
+    whole = normalise_text(section)
+    permanent = vendors.looks_permanent(section)
+    google_groups = "googlemail.com" in str(
+        msg.get("From", "")
+    ).lower() and vendors.is_google_groups(section)
+    results = []
+    for failure in failures:
+        block = failure.diagnostic
+        status = find_status(block) or find_status(section)
+        smtp_code = find_reply_code(block) or find_reply_code(section)
+        if status is None:
+            if smtp_code is not None:
+                status = f"{smtp_code // 100}.0.0"
+            elif permanent is not None:
+                status = "5.0.0" if permanent else "4.0.0"
+        text = normalise_text(block)
+        command = smtp_command(block) or smtp_command(section)
+        reason = decide_reason(status, smtp_code, text, command)
+        if reason in ("onhold", "expired") and len(failures) == 1:
+            fallback = decide_reason(status, smtp_code, whole, command)
+            reason = fallback if fallback != "onhold" else reason
+        if google_groups:
+            reason = "rejected"
+        results.append(
+            BouncedRecipient(
+                recipient=failure.recipient,
+                kind=kind_for(reason, status, smtp_code),
+                reason=reason,
+                status=status,
+                diagnostic=" ".join(block.split())[:1000] or None,
+                action="failed" if (status or "5").startswith("5") else "delayed",
+                smtp_code=smtp_code,
+            )
+        )
+    return results

@@ -1,0 +1,104 @@
+"""RFC 3464 delivery status notifications: one record per recipient block."""
+
+from __future__ import annotations
+
+import re
+
+from mailroom.bounce.classifier.mime import _header_blocks
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Final
+
+_FIELD_START: Final = re.compile(
+    r"^(?:reporting-mta|final-recipient|original-recipient)[ \t]*:", re.I | re.M
+)
+_TYPED_VALUE: Final = re.compile(r"^\s*[a-z0-9-]+\s*;\s*", re.I)
+_STATUS_VALUE: Final = re.compile(r"([245])\.(\d{1,3})\.(\d{1,3})")
+
+
+class DsnRecord:
+    """The fields of one per-recipient block, values without their type prefix."""
+
+    __slots__ = ("action", "diagnostic", "recipient", "remote_mta", "status")
+
+    def __init__(
+        self,
+        recipient: str,
+        action: str | None = None,
+        status: str | None = None,
+        diagnostic: str | None = None,
+        remote_mta: str | None = None,
+    ) -> None:
+        self.recipient = recipient
+        self.action = action
+        self.status = status
+        self.diagnostic = diagnostic
+        self.remote_mta = remote_mta
+
+
+def strip_type(value: str) -> str:
+    """`rfc822; a@b` → `a@b`, `smtp; 550 ...` → `550 ...`."""
+    return _TYPED_VALUE.sub("", value, count=1).strip()
+
+
+def clean_address(value: str) -> str:
+    """An address from a DSN field, without type prefix, angle brackets or comments."""
+    address = strip_type(value).strip()
+    if "<" in address and ">" in address:
+        address = address[address.index("<") + 1 : address.index(">")]
+    address = address.split()[0] if address.split() else ""
+    return address.strip("<>;,").strip()
+
+
+def normalise_status(value: str | None) -> str | None:
+    """`5.1.1 (user unknown)` → `5.1.1`; leading zeros dropped; None when not a status."""
+    if not value:
+        return None
+    match = _STATUS_VALUE.search(value)
+    if match is None:
+        return None
+    return f"{match.group(1)}.{int(match.group(2))}.{int(match.group(3))}"
+
+
+def records_from_blocks(blocks: list[list[tuple[str, str]]]) -> list[DsnRecord]:
+    """Per-recipient records from header blocks; blocks without a recipient are skipped."""
+    records: list[DsnRecord] = []
+    for block in blocks:
+        current: dict[str, str] | None = None
+        groups: list[dict[str, str]] = []
+        for name, value in block:
+            starts_recipient = name in ("final-recipient", "original-recipient")
+            if starts_recipient and (current is None or name in current):
+                current = {}
+                groups.append(current)
+            if current is None:
+                continue
+            current.setdefault(name, value)
+        for group in groups:
+            raw_recipient = group.get("final-recipient") or group.get("original-recipient") or ""
+            recipient = clean_address(raw_recipient)
+            if "@" not in recipient:
+                alternative = clean_address(group.get("original-recipient", ""))
+                recipient = alternative if "@" in alternative else recipient
+            if not recipient:
+                continue
+            diagnostic = group.get("diagnostic-code")
+            records.append(
+                DsnRecord(
+                    recipient=recipient,
+                    action=(group.get("action") or "").strip().lower() or None,
+                    status=normalise_status(group.get("status")),
+                    diagnostic=strip_type(diagnostic) if diagnostic else None,
+                    remote_mta=strip_type(group["remote-mta"]) if "remote-mta" in group else None,
+                )
+            )
+    return records
+
+
+def records_from_text(text: str) -> list[DsnRecord]:
+    """DSN fields found in plain text: broken MIME, or a report pasted into the body."""
+    match = _FIELD_START.search(text)
+    if match is None:
+        return []
+    return records_from_blocks(_header_blocks(text[match.start() :]))

@@ -1,0 +1,246 @@
+"""Bounces that are not RFC 3464 reports: the plain-text formats of real servers.
+
+Postfix (old), Exim, Sendmail (v5), qmail, Courier, OpenSMTPD, DragonFly, Lotus
+Notes/Domino, Exchange 2003, Gmail, Yahoo, Mail.ru, Google Groups and similar all
+write a human-readable notice: an introduction, the failed address(es), the
+remote server's reply, then a copy of the original message. The recognisers below
+follow that shape instead of matching one server's exact sentence, so a new
+wording from the same kind of server still parses.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Final
+
+ADDRESS_RE: Final = re.compile(
+    r"(?:\"[^\"\r\n]{1,64}\"|[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64})@"
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}\b"
+)
+
+# Where the copy of the original message starts in a text bounce.
+_ORIGINAL_MARKER: Final = re.compile(
+    # a delimiter line that names the original ("----- Original message -----")
+    r"^[ \t]*[-=*_#\[(|<]{2,}[^\n]*?\b(?:original|returned|copy|headers?|below this line)\b"
+    # or a sentence that introduces it
+    r"|^[ \t]*(?:original message|message headers follow|included is a copy|your message reads|"
+    r"the (?:original|returned) message (?:follows|is attached|headers)|"
+    r"below this line is a copy|this is a copy of|(?:original )?message (?:header|"
+    r"content)s? follows?|"
+    r"content-type: (?:message/rfc822|text/rfc822-headers))"
+    # or the original's own header block
+    r"|^(?:received|return-path|dkim-signature|x-received|arc-seal|x-google-smtp-source)[ \t]*:",
+    re.I | re.M,
+)
+_ENVELOPE_SENDER: Final = re.compile(
+    r"(?:mail from|envelope-from|sender)\s*[:=]?\s*<?([^\s<>]+@[^\s<>]+)", re.I
+)
+_DAEMON_LOCAL: Final = re.compile(r"^(?:mailer-daemon|postmaster|mail-daemon|mailerdaemon)$", re.I)
+_PERMANENT: Final = re.compile(r"permanent|fatal|failed permanently|given up|hard", re.I)
+_TEMPORARY: Final = re.compile(r"temporar|delay|will (?:be )?retr|still trying|deferred", re.I)
+_GOOGLE_GROUPS: Final = re.compile(r"groups\.google\.com|google groups", re.I)
+
+
+class TextFailure:
+    """One failed recipient read from a plain-text bounce."""
+
+    __slots__ = ("diagnostic", "recipient")
+
+    def __init__(self, recipient: str, diagnostic: str) -> None:
+        self.recipient = recipient
+        self.diagnostic = diagnostic
+
+
+def error_section(text: str) -> str:
+    """The notice part of a text bounce: everything before the copy of the original."""
+    match = _ORIGINAL_MARKER.search(text)
+    return text[: match.start()] if match else text
+
+
+def looks_permanent(text: str) -> bool | None:
+    """True/False when the notice itself says permanent/temporary, None when it does not say."""
+    if _PERMANENT.search(text):
+        return True
+    if _TEMPORARY.search(text):
+        return False
+    return None
+
+
+def is_google_groups(text: str) -> bool:
+    """Google Groups refuses posts to a missing or closed group with a localised notice."""
+    return bool(_GOOGLE_GROUPS.search(text))
+
+
+def find_failures(
+    section: str, excluded: set[str], named: list[str] | None = None
+) -> list[TextFailure]:
+    """Failed recipients in a notice, each with the lines that explain its failure.
+
+    `excluded` holds the sender's own addresses (lower-case), which appear in the notice
+    as the bounce's addressee or in a quoted `MAIL FROM`. `named` are recipients the
+    server listed in a header (X-Failed-Recipients), which are trusted first.
+    """
+    lines = section.splitlines()
+    senders = set(excluded)
+    for match in _ENVELOPE_SENDER.finditer(section):
+        senders.add(match.group(1).strip("<>.,;:").lower())
+    # first line where each candidate address occurs
+    first_line: dict[str, int] = {}
+    for number, line in enumerate(lines):
+        for match in ADDRESS_RE.finditer(line):
+            address = match.group(0).strip(".").lower()
+            if address in senders or address in first_line:
+                continue
+            start = match.start()
+            if line[max(0, start - 7) : start].lower().endswith("mailto:"):
+                continue
+            first_line[address] = number
+    candidates = list(first_line)
+    if named:
+        wanted = [address.lower() for address in named]
+        candidates = [address for address in wanted if address]
+        for address in candidates:
+            first_line.setdefault(address, _line_of(lines, address))
+    else:
+        people = [a for a in candidates if not _DAEMON_LOCAL.match(a.split("@")[0].strip('"'))]
+        candidates = people or candidates
+        # a notice names each failed recipient once near its reason; addresses that
+        # only appear inside a long reply text (URLs, help addresses) come after them
+        candidates = _drop_help_addresses(candidates, lines, first_line)
+    failures: list[TextFailure] = []
+    starts = sorted({first_line[a] for a in candidates if first_line[a] >= 0})
+    for address in candidates:
+        begin = first_line[address]
+        if begin < 0:
+            failures.append(TextFailure(address, section))
+            continue
+        later = [s for s in starts if s > begin]
+        end = later[0] if later else len(lines)
+        failures.append(TextFailure(address, "\n".join(lines[begin:end])))
+    return failures
+
+
+def _line_of(lines: list[str], address: str) -> int:
+    for number, line in enumerate(lines):
+        if address in line.lower():
+            return number
+    return -1
+
+
+_HELP_CONTEXT: Final = re.compile(r"contact|please|help|support|administrator|information", re.I)
+
+
+def _drop_help_addresses(
+    candidates: list[str], lines: list[str], first_line: dict[str, int]
+) -> list[str]:
+    """Addresses offered for help ("contact postmaster@...") are not failed recipients."""
+    kept = [a for a in candidates if not _HELP_CONTEXT.search(lines[first_line[a]])]
+    return kept or candidates
+
+
+def ses_notification(body: str) -> list[tuple[str, str | None, int | None, str]] | None:
+    """Amazon SES bounce notifications delivered as JSON (directly or wrapped by SNS).
+
+    Returns (address, status, reply code, diagnostic) per bounced recipient, an empty
+    list for delivery/complaint notifications, None when the body is not one.
+    """
+    try:
+        document = json.loads(body.strip(), strict=False)
+        if isinstance(document, dict) and isinstance(document.get("Message"), str):
+            document = json.loads(document["Message"], strict=False)
+    except ValueError:
+        return None
+    if not isinstance(document, dict):
+        return None
+    kind = str(document.get("notificationType") or document.get("eventType") or "")
+    bounce = document.get("bounce")
+    if kind.lower() != "bounce" or not isinstance(bounce, dict):
+        return [] if kind else None
+    found: list[tuple[str, str | None, int | None, str]] = []
+    for entry in bounce.get("bouncedRecipients") or []:
+        if not isinstance(entry, dict) or "@" not in str(entry.get("emailAddress", "")):
+            continue
+        diagnostic = str(entry.get("diagnosticCode") or "")
+        diagnostic = re.sub(r"^\s*smtp\s*;\s*", "", diagnostic, flags=re.I)
+        code_match = re.match(r"\s*([245]\d\d)\b", diagnostic)
+        status = entry.get("status")
+        found.append(
+            (
+                str(entry["emailAddress"]).strip("<> ").lower(),
+                str(status) if status else None,
+                int(code_match.group(1)) if code_match else None,
+                diagnostic or str(bounce.get("bounceSubType") or ""),
+            )
+        )
+    return found
+
+
+_LIST_REFUSAL: Final = re.compile(
+    r"\bnot (?:a )?member|\bnon-?members?\b|members? only|only (?:list )?members|"
+    r"not allowed to post|posting (?:is )?(?:restricted|not allowed|denied)",
+    re.I,
+)
+_LIST_ADMIN_SENDER: Final = re.compile(r"-(?:admin|owner|request|bounces?|ctl)@|mailman", re.I)
+
+
+def is_list_refusal(list_headers: bool, sender: str, subject: str, body: str) -> bool:
+    """A mailing-list manager (fml, Mailman, ezmlm) refusing a post from a non-member.
+
+    `list_headers` says the message carries a list manager's own headers; the
+    refusal itself is in the subject or the first lines of the body.
+    """
+    if not (list_headers or _LIST_ADMIN_SENDER.search(sender)):
+        return False
+    return bool(_LIST_REFUSAL.search(subject) or _LIST_REFUSAL.search(body[:2000]))
+
+
+_TRANSCRIPT_LINE: Final = re.compile(r"^ ?(In|Out):\s+(.*)$")
+_RCPT_TO: Final = re.compile(r"^RCPT\s+TO:\s*<?([^\s<>]+@[^\s<>]+)>?", re.I)
+_REPLY: Final = re.compile(r"^([245]\d\d)[ -](.*)$")
+
+
+def session_transcript_failure(body: str) -> tuple[list[str], int, str, str | None] | None:
+    """A Postfix "Transcript of session follows" report of a rejected SMTP session.
+
+    Returns (recipients, reply code, reply text, command) for the first 4xx/5xx
+    reply, or None when the body is not such a transcript or nothing failed. The
+    recipients are those of the rejected RCPT, or every accepted one when the
+    rejection came later (DATA, end of data).
+    """
+    if "transcript of session follows" not in body[:500].lower():
+        return None
+    command: str | None = None
+    pending_rcpt: str | None = None
+    accepted: list[str] = []
+    entries: list[list[str]] = []
+    for line in body.splitlines():
+        match = _TRANSCRIPT_LINE.match(line)
+        if match:
+            entries.append([match.group(1), match.group(2).strip()])
+        elif entries and line[:1] in (" ", "\t") and line.strip():
+            entries[-1][1] += " " + line.strip()
+    for direction, text in entries:
+        if direction == "In":
+            command = text.split(" ", 1)[0].upper() if text else None
+            rcpt = _RCPT_TO.match(text)
+            pending_rcpt = rcpt.group(1).lower() if rcpt else None
+            continue
+        reply = _REPLY.match(text)
+        if reply is None:
+            continue
+        code = int(reply.group(1))
+        if code < 400:
+            if pending_rcpt is not None and code < 300:
+                accepted.append(pending_rcpt)
+            pending_rcpt = None
+            continue
+        if command == "RCPT" and pending_rcpt is not None:
+            return [pending_rcpt], code, reply.group(2), command
+        if accepted:
+            return accepted, code, reply.group(2), command
+        return None
+    return None

@@ -1,0 +1,101 @@
+"""`mailroom bounce classify FILE...`: classify saved messages, one JSON line per bounced recipient.
+
+For each file: one line `{"file", "recipient", "kind", "reason", "status"}` per
+failed recipient, or `{"file", "bounce": false}` when the message is not a bounce.
+The output shape is fixed: evaluation tools read it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from mailroom.bounce.classifier import Classification, classify_message
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, TextIO
+
+
+def result_lines(path: str, result: Classification, details: bool = False) -> list[dict[str, Any]]:
+    """The JSON objects printed for one classified file, in output order."""
+    if not result.is_bounce:
+        line: dict[str, Any] = {"file": path, "bounce": False}
+        if details:
+            line.update(category=result.category, problem=result.problem)
+        return [line]
+    if not result.recipients:
+        line = {"file": path, "recipient": None, "kind": "unknown", "reason": "undefined"}
+        line["status"] = None
+        if details:
+            line.update(problem=result.problem, original_message_id=result.original_message_id)
+        return [line]
+    lines = []
+    for recipient in result.recipients:
+        line = {
+            "file": path,
+            "recipient": recipient.recipient,
+            "kind": recipient.kind,
+            "reason": recipient.reason,
+            "status": recipient.status,
+        }
+        if details:
+            extra = recipient.as_dict()
+            for key in ("recipient", "kind", "reason", "status"):
+                extra.pop(key)
+            line.update(extra, original_message_id=result.original_message_id)
+        lines.append(line)
+    return lines
+
+
+def classify_files(paths: Sequence[str], out: TextIO, err: TextIO, details: bool = False) -> int:
+    """Classify each file, printing as it goes; 1 if any file could not be read."""
+    status = 0
+    for path in paths:
+        try:
+            with open(path, "rb") as handle:
+                raw = handle.read()
+        except OSError as exc:
+            print(f"{path}: cannot read: {exc.strerror or exc}", file=err)
+            status = 1
+            continue
+        for line in result_lines(path, classify_message(raw), details):
+            out.write(json.dumps(line, ensure_ascii=False) + "\n")
+    return status
+
+
+def _classify_command(args: argparse.Namespace) -> int:
+    return classify_files(args.files, sys.stdout, sys.stderr, args.json_details)
+
+
+def _bounce_help(parser: argparse.ArgumentParser) -> Any:
+    def show(args: argparse.Namespace) -> int:
+        parser.print_help()
+        return 2
+
+    return show
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    # `mailroom bounce` may already exist (it runs the bounce service); the tools
+    # become its sub-commands and `mailroom bounce` alone keeps its meaning.
+    parser = subparsers.choices.get("bounce")
+    if parser is None:
+        parser = subparsers.add_parser("bounce", help="bounce tools")
+        parser.set_defaults(handler=_bounce_help(parser))
+    tools = parser.add_subparsers(dest="bounce_command", metavar="TOOL")
+    classify = tools.add_parser(
+        "classify",
+        help="classify saved messages (.eml) as bounces: one JSON line per failed recipient",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    classify.add_argument("files", nargs="+", metavar="FILE", help="raw message files")
+    classify.add_argument(
+        "--json-details",
+        action="store_true",
+        help="add diagnostic, remote MTA, action, SMTP code and original Message-ID",
+    )
+    classify.set_defaults(handler=_classify_command)
