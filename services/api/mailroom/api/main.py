@@ -12,6 +12,7 @@ from functools import partial
 from mailroom.api.app import create_app
 from mailroom.api.settings import ApiSettings
 from mailroom.shared.logs import configure_logging
+from mailroom.shared.metrics import new_registry
 from mailroom.shared.runtime import platform, run_service
 from mailroom.shared.settings import load_settings
 
@@ -19,11 +20,15 @@ SERVICE = "api"
 
 
 async def serve(settings: ApiSettings, stop: asyncio.Event) -> None:
-    app = create_app(settings)
-    async with platform(SERVICE, settings, settings.http_port, stop, app=app) as connected:
+    registry = new_registry()
+    app = create_app(settings, registry)
+    async with platform(
+        SERVICE, settings, settings.http_port, stop, registry=registry, app=app
+    ) as connected:
         if connected is None:
             return
         app.state.platform = connected
+        connected.mark_started()  # the API serves as soon as its connections answer
         await stop.wait()
 
 

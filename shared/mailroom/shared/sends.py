@@ -1,0 +1,117 @@
+"""What Mailroom stores about each send request, and about each mailbox's sending budget.
+
+The sender writes these documents; the API reads them for `GET /v1/messages/{id}`
+and for what is left of a mailbox's budgets.
+
+Collection `sends`, one document per `(tenant_id, idempotency_key)` (unique index),
+`_id` = the message id (`message_id_for(tenant_id, idempotency_key)`). `status`
+moves forward only:
+
+    accepted ─┬─> sending ──> sent
+              ├─> deferred / held ──> sending ...
+              └─> failed          (suppressed, rejected, invalid, auth_failed,
+                                   retries_exhausted)
+
+`sending` is written before the SMTP transaction starts. A document found in
+`sending` after its lease ran out belongs to a sender that died while the server
+may already have accepted the message; it is reported failed (`outcome_unknown`)
+and never sent again, since sending twice is the one thing users must not see.
+
+Collection `send_budgets`, one document per mailbox and window (minute or UTC
+day), `_id` = `budget_window_id(...)`, holding `count` (sends taken) and
+`expires_at` (a TTL index removes the document after its window).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SendStatus = Literal["accepted", "sending", "sent", "deferred", "held", "failed"]
+TERMINAL_STATUSES: frozenset[str] = frozenset({"sent", "failed"})
+BudgetWindow = Literal["minute", "day"]
+
+
+class TimelineEntry(BaseModel):
+    """One step in a send's life, oldest first in `SendRecord.timeline`."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    at: datetime
+    status: SendStatus
+    detail: str | None = None
+    attempt: int | None = None
+    smtp_code: int | None = None
+    enhanced_status: str | None = None
+
+
+class SendRecord(BaseModel):
+    """A send request as stored in collection `sends`."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    id: str = Field(alias="_id", description="Mailroom's message id.")
+    tenant_id: str
+    idempotency_key: str
+    mailbox_id: str
+    status: SendStatus
+    attempts: int = Field(0, description="SMTP transactions started for this send.")
+    smtp_message_id: str | None = Field(
+        None, description="The Message-ID header, with angle brackets (bounces are matched on it)."
+    )
+    recipients: list[str] = Field(default_factory=list)
+    accepted: list[str] = Field(default_factory=list)
+    rejected: list[str] = Field(default_factory=list)
+    refusals: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Recipients refused with 5xx during SMTP: recipient, code, message.",
+    )
+    suppressed: list[str] = Field(
+        default_factory=list, description="Recipients left out: on the suppression list."
+    )
+    smtp_reply: str | None = None
+    smtp_code: int | None = None
+    enhanced_status: str | None = None
+    failure_reason: str | None = None
+    failure_detail: str | None = None
+    failed_recipients: list[str] = Field(default_factory=list)
+    next_attempt_at: datetime | None = None
+    sent_at: datetime | None = None
+    sent_folder_uid: int | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    outcome_published: bool = Field(
+        False, description="The result event (email.sent / email.failed) was confirmed."
+    )
+    lease_owner: str | None = Field(None, description="The sender replica working on it.")
+    lease_until: datetime | None = None
+    created_at: datetime
+    updated_at: datetime
+    timeline: list[TimelineEntry] = Field(default_factory=list)
+
+
+class BudgetUse(BaseModel):
+    """How much of one budget window is spent (what the API shows)."""
+
+    window: BudgetWindow
+    limit: int
+    used: int
+    remaining: int
+    resets_at: datetime
+
+
+def window_bounds(window: BudgetWindow, now: datetime) -> tuple[datetime, datetime]:
+    """Start and end of the minute or UTC day that contains `now`."""
+    now = now.astimezone(UTC)
+    if window == "minute":
+        start = now.replace(second=0, microsecond=0)
+        return start, start + timedelta(minutes=1)
+    start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    return start, start + timedelta(days=1)
+
+
+def budget_window_id(mailbox_id: str, window: BudgetWindow, start: datetime) -> str:
+    """The `send_budgets` document of one mailbox and window."""
+    stamp = start.strftime("%Y%m%dT%H%M") if window == "minute" else start.strftime("%Y%m%d")
+    return f"{mailbox_id}:{window}:{stamp}"
