@@ -152,13 +152,13 @@ def _wait_until_ready(services: list[ServiceProcess]) -> None:
         time.sleep(0.2)
 
 
-def _summary(stack_lines: list[str], services: list[ServiceProcess]) -> str:
+def _summary(stack_lines: list[str], services: list[ServiceProcess], example: str) -> str:
     api = next(s for s in services if s.name == "api")
     lines = ["", "Mailroom is up.", ""]
     lines += [f"  {s.name:<14} {s.url}  (/readyz /metrics)" for s in services]
     lines += [f"  API docs       {api.url}/docs", ""]
     lines += [f"  {line}" for line in stack_lines]
-    lines += ["", "Press Ctrl-C to stop everything.", ""]
+    lines += ["", example, "Press Ctrl-C to stop everything.", ""]
     return "\n".join(lines)
 
 
@@ -180,7 +180,8 @@ def _up(args: argparse.Namespace) -> int:
                 try:
                     _start_services(_service_env(stack), ports, services)
                     _wait_until_ready(services)
-                    print(_summary(stack.describe(), services), flush=True)
+                    example = _demo_example(stack, workdir, ports["api"])
+                    print(_summary(stack.describe(), services, example), flush=True)
                     if args.status_file:
                         _write_status(Path(args.status_file), stack, services)
                     _watch(services)
@@ -243,6 +244,75 @@ def _watch(services: list[ServiceProcess]) -> None:
                     f"{service.name} exited with status {service.process.returncode}"
                 )
         time.sleep(0.5)
+
+
+def _demo_example(stack: LocalStack, workdir: Path, api_port: int) -> str:
+    """Create a demo tenant and print, once, how to connect the demo mailbox and use it."""
+    import asyncio
+
+    from mailroom.api.tenants import create_tenant
+    from mailroom.shared.store import Store
+
+    async def tenant_key() -> str:
+        store = Store(
+            stack.mongo_url, os.environ.get("MAILROOM_MONGO_DB", "mailroom"), app_name="up"
+        )
+        try:
+            _, key = await create_tenant(store, f"demo-{workdir.name}")
+        finally:
+            await store.close()
+        return key
+
+    key = asyncio.run(tenant_key())
+    mail = stack.mail
+    demo = "demo@" + mail.domain
+    mailbox_file = workdir / "demo-mailbox.json"
+    mailbox_file.write_text(
+        json.dumps(
+            {
+                "name": "Demo mailbox",
+                "email": demo,
+                "display_name": "Demo Sender",
+                "smtp": {
+                    "host": mail.host,
+                    "port": mail.submission_port,
+                    "security": "starttls",
+                    "username": demo,
+                    "password": mail.users[demo],
+                },
+                "incoming": {
+                    "protocol": "imap",
+                    "host": mail.host,
+                    "port": mail.imaps_port,
+                    "security": "ssl",
+                    "username": demo,
+                    "password": mail.users[demo],
+                },
+                "tls": {"ca_pem": mail.ca_pem},
+            },
+            indent=2,
+        )
+    )
+    api = f"http://127.0.0.1:{api_port}"
+    auth = '-H "Authorization: Bearer $MAILROOM_KEY" -H "X-Mailroom-User: me"'
+    json_header = "-H 'Content-Type: application/json'"
+    pick_id = "python3 -c 'import json,sys; print(json.load(sys.stdin)[\"id\"])'"
+    return "\n".join(
+        [
+            "Try it (a demo tenant was created; its API key is shown only here):",
+            "",
+            f"  export MAILROOM_KEY={key}",
+            f"  MAILBOX_ID=$(curl -s {api}/v1/mailboxes {auth} {json_header} \\",
+            f"      -d @{mailbox_file} | {pick_id})",
+            f"  curl -s -X POST {api}/v1/mailboxes/$MAILBOX_ID/test {auth}",
+            f'  curl -s {api}/v1/messages {auth} {json_header} -d \'{{"idempotency_key": '
+            f'"hello-1", "mailbox_id": "\'"$MAILBOX_ID"\'", "to": [{{"email": "{demo}"}}], '
+            f'"subject": "Hello from Mailroom", "text": "It works."}}\'',
+            f"  curl -s --cacert {mail.ca_pem_path} -u {demo}:{mail.users[demo]} \\",
+            f"      'imaps://{mail.host}:{mail.imaps_port}/INBOX;MAILINDEX=1'",
+            "",
+        ]
+    )
 
 
 def _rmtree(path: Path) -> None:
