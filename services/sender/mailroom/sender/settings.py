@@ -7,11 +7,59 @@ from pydantic import AliasChoices, Field
 from mailroom.shared.settings import CommonSettings
 
 
+def _alias(name: str) -> AliasChoices:
+    return AliasChoices(f"MAILROOM_SENDER_{name.upper()}", name)
+
+
 class SenderSettings(CommonSettings):
     http_port: int = Field(
         9101,
         ge=1,
         le=65535,
-        validation_alias=AliasChoices("MAILROOM_SENDER_HTTP_PORT", "http_port"),
+        validation_alias=_alias("http_port"),
         description="Port of /healthz, /readyz and /metrics.",
+    )
+    pool_size: int = Field(
+        16,
+        ge=1,
+        le=200,
+        validation_alias=_alias("pool_size"),
+        description="SMTP connections per mailbox and replica: the mailbox's concurrency bound.",
+    )
+    smtp_timeout_seconds: float = Field(
+        30.0,
+        gt=0,
+        le=600,
+        validation_alias=_alias("smtp_timeout_seconds"),
+        description="Timeout of each SMTP step (connect, command, end of DATA).",
+    )
+    lease_seconds: float = Field(
+        300.0,
+        gt=0,
+        le=3600,
+        validation_alias=_alias("lease_seconds"),
+        description="How long a send belongs to the replica working on it; after that, "
+        "another replica takes it over (a crashed replica's sends wait this long).",
+    )
+    hold_seconds: float = Field(
+        300.0,
+        gt=0,
+        le=86400,
+        validation_alias=_alias("hold_seconds"),
+        description="How often messages of a mailbox in auth_failed look again whether "
+        "the mailbox was fixed.",
+    )
+    mailbox_cache_seconds: float = Field(
+        2.0,
+        ge=0,
+        le=300,
+        validation_alias=_alias("mailbox_cache_seconds"),
+        description="How long a loaded mailbox document is reused before reading it again.",
+    )
+    sent_copy_timeout_seconds: float = Field(
+        20.0,
+        gt=0,
+        le=600,
+        validation_alias=_alias("sent_copy_timeout_seconds"),
+        description="Timeout of appending the copy to the Sent folder (when the mailbox asks).",
     )
