@@ -1,0 +1,182 @@
+"""The whole bounce loop on real servers: a send to a dead address is never repeated.
+
+sender → Postfix → (unknown user) → a real DSN in the sender's own inbox →
+watcher → bounce service → suppression → the sender refuses the next send.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import os
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+
+from mailroom.bounce.main import serve as serve_bounce
+from mailroom.bounce.settings import BounceSettings
+from mailroom.localinfra import MailSandbox
+from mailroom.sender.main import serve as serve_sender
+from mailroom.sender.settings import SenderSettings
+from mailroom.shared.bus import Bus
+from mailroom.shared.collections import MAILBOXES, SUPPRESSIONS, WATCH_CURSORS
+from mailroom.shared.contracts import Address, SendEmail
+from mailroom.shared.crypto import EnvelopeCipher
+from mailroom.shared.mailboxes import MailboxSecrets
+from mailroom.shared.metrics import BusMetrics, new_registry
+from mailroom.shared.settings import load_settings
+from mailroom.shared.store import Store
+from mailroom.watcher.main import serve as serve_watcher
+from mailroom.watcher.settings import WatcherSettings
+from tests.integration.support.events import EventTap
+from tests.integration.support.services import free_port, running_service
+
+pytestmark = pytest.mark.e2e
+
+ALICE = "alice@mailroom.test"
+
+
+async def eventually_true(check: object, timeout: float = 60.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():  # type: ignore[operator]
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met before the deadline")
+        await asyncio.sleep(0.1)
+
+
+@pytest.fixture
+def common(
+    rabbitmq_url: str, mongo_url: str, mongo_db_name: str, bus_namespace: str
+) -> dict[str, object]:
+    return {
+        "amqp_url": rabbitmq_url,
+        "mongo_url": mongo_url,
+        "mongo_db": mongo_db_name,
+        "bus_namespace": bus_namespace,
+        "encryption_keys": f"k1:{base64.b64encode(os.urandom(32)).decode()}",
+        "retry_delays": (0.5,),
+    }
+
+
+@pytest.fixture
+async def store(common: dict[str, object]) -> AsyncIterator[Store]:
+    store = Store(str(common["mongo_url"]), str(common["mongo_db"]), app_name="test")
+    yield store
+    await store.close()
+
+
+async def add_alice_mailbox(store: Store, sandbox: MailSandbox, cipher: EnvelopeCipher) -> str:
+    secrets = MailboxSecrets(cipher)
+    mailbox_id = f"mbx_{uuid.uuid4().hex[:8]}"
+    password = sandbox.users[ALICE]
+    now = datetime.now(UTC)
+    await store.collection(MAILBOXES).insert_one(
+        {
+            "_id": mailbox_id,
+            "tenant_id": "t1",
+            "owner": "u1",
+            "name": "Alice",
+            "email": ALICE,
+            "display_name": "Alice",
+            "state": "connected",
+            "created_at": now,
+            "updated_at": now,
+            "smtp": {
+                "host": sandbox.host,
+                "port": sandbox.submission_port,
+                "security": "starttls",
+                "authenticate": True,
+                "username": ALICE,
+                "password_enc": secrets.encrypt("t1", mailbox_id, "smtp_password", password),
+            },
+            "incoming": {
+                "protocol": "imap",
+                "host": sandbox.host,
+                "port": sandbox.imaps_port,
+                "security": "ssl",
+                "username": ALICE,
+                "batch_size": 50,
+                "delete_processed_bounces": False,
+                "password_enc": secrets.encrypt("t1", mailbox_id, "incoming_password", password),
+            },
+            "tls": {"verify": True, "ca_pem": sandbox.ca_pem},
+        }
+    )
+    return mailbox_id
+
+
+def send(mailbox_id: str, to: str, key: str) -> SendEmail:
+    return SendEmail(
+        idempotency_key=key,
+        tenant_id="t1",
+        mailbox_id=mailbox_id,
+        to=[Address(email=to)],
+        subject="Checking in",
+        text="Are you there?",
+    )
+
+
+async def test_a_dsn_for_a_dead_address_suppresses_it_and_the_next_send_is_refused(
+    mail_sandbox: MailSandbox, common: dict[str, object], store: Store
+) -> None:
+    keys = str(common["encryption_keys"])
+    kid, _, key = keys.partition(":")
+    cipher = EnvelopeCipher({kid: base64.b64decode(key)}, kid)
+    mailbox_id = await add_alice_mailbox(store, mail_sandbox, cipher)
+    dead = f"left-the-company-{uuid.uuid4().hex[:6]}@{mail_sandbox.domain}"
+    sender = load_settings(SenderSettings, **common, http_port=free_port())
+    watcher = load_settings(
+        WatcherSettings, **common, http_port=free_port(), lease_seconds=6, heartbeat_seconds=1
+    )
+    bounce = load_settings(BounceSettings, **common, http_port=free_port())
+    bus = Bus(
+        str(common["amqp_url"]),
+        namespace=str(common["bus_namespace"]),
+        service="test",
+        metrics=BusMetrics(new_registry()),
+    )
+    await bus.connect()
+    async with contextlib.AsyncExitStack() as stack:
+        tap = await stack.enter_async_context(
+            EventTap(
+                str(common["amqp_url"]),
+                str(common["bus_namespace"]),
+                ["email.sent", "email.failed", "contact.bounced", "email.bounce.received"],
+            )
+        )
+        await stack.enter_async_context(running_service(serve_bounce, bounce))
+        await stack.enter_async_context(running_service(serve_watcher, watcher))
+        await stack.enter_async_context(running_service(serve_sender, sender))
+
+        async def watching() -> bool:
+            return (
+                await store.collection(WATCH_CURSORS).count_documents(
+                    {"mailbox_id": mailbox_id, "folder": "INBOX"}
+                )
+                > 0
+            )
+
+        await eventually_true(watching)
+        first = send(mailbox_id, dead, "first")
+        await bus.publish(first)
+        [sent] = await tap.wait_for("email.sent", timeout=30)
+        assert sent["message_id"] == first.message_id
+
+        [bounced] = await tap.wait_for("contact.bounced", timeout=60)
+        assert bounced["email"] == dead
+        assert (bounced["kind"], bounced["reason"]) == ("hard", "userunknown")
+        assert bounced["suppressed"] is True
+        assert bounced["message_id"] == first.message_id
+        assert (
+            await store.collection(SUPPRESSIONS).count_documents({"tenant_id": "t1", "email": dead})
+            == 1
+        )
+
+        await bus.publish(send(mailbox_id, dead, "second"))
+        [failed] = await tap.wait_for("email.failed", timeout=30)
+        assert failed["reason"] == "suppressed"
+        assert len(tap.named("email.sent")) == 1
+    await bus.close()
