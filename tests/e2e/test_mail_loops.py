@@ -1,7 +1,9 @@
-"""The whole bounce loop on real servers: a send to a dead address is never repeated.
+"""Mailroom's two loops on real servers, with the services running together.
 
-sender → Postfix → (unknown user) → a real DSN in the sender's own inbox →
-watcher → bounce service → suppression → the sender refuses the next send.
+Bounces: sender → Postfix → (unknown user) → a real DSN in the sender's own inbox
+→ watcher → bounce service → suppression → the sender refuses the next send.
+Replies: sender → Postfix → the recipient answers from their own mail program →
+watcher → `email.reply.received` naming the message that was answered.
 """
 
 from __future__ import annotations
@@ -180,3 +182,78 @@ async def test_a_dsn_for_a_dead_address_suppresses_it_and_the_next_send_is_refus
         assert failed["reason"] == "suppressed"
         assert len(tap.named("email.sent")) == 1
     await bus.close()
+
+
+async def test_a_human_reply_to_a_sent_message_is_reported_once_with_its_origin(
+    mail_sandbox: MailSandbox, common: dict[str, object], store: Store
+) -> None:
+    keys = str(common["encryption_keys"])
+    kid, _, key = keys.partition(":")
+    cipher = EnvelopeCipher({kid: base64.b64decode(key)}, kid)
+    mailbox_id = await add_alice_mailbox(store, mail_sandbox, cipher)
+    demo = f"demo@{mail_sandbox.domain}"
+    sender = load_settings(SenderSettings, **common, http_port=free_port())
+    watcher = load_settings(
+        WatcherSettings, **common, http_port=free_port(), lease_seconds=6, heartbeat_seconds=1
+    )
+    bus = Bus(
+        str(common["amqp_url"]),
+        namespace=str(common["bus_namespace"]),
+        service="test",
+        metrics=BusMetrics(new_registry()),
+    )
+    await bus.connect()
+    async with contextlib.AsyncExitStack() as stack:
+        tap = await stack.enter_async_context(
+            EventTap(
+                str(common["amqp_url"]),
+                str(common["bus_namespace"]),
+                ["email.sent", "email.reply.received"],
+            )
+        )
+        await stack.enter_async_context(running_service(serve_watcher, watcher))
+        await stack.enter_async_context(running_service(serve_sender, sender))
+
+        async def watching() -> bool:
+            return (
+                await store.collection(WATCH_CURSORS).count_documents(
+                    {"mailbox_id": mailbox_id, "folder": "INBOX"}
+                )
+                > 0
+            )
+
+        await eventually_true(watching)
+        original = send(mailbox_id, demo, "to-demo")
+        await bus.publish(original)
+        [sent] = await tap.wait_for("email.sent", timeout=30)
+        await asyncio.to_thread(reply_from_demo, mail_sandbox, sent["message_id_header"])
+
+        [reply] = await tap.wait_for("email.reply.received", timeout=30)
+        assert reply["message_id"] == original.message_id
+        assert reply["from_email"] == demo
+        assert reply["auto_reply"] is False
+        assert "Sounds good" in reply["snippet"]
+        assert reply["folder"] == "INBOX"
+    assert len(tap.named("email.reply.received")) == 1
+    await bus.close()
+
+
+def reply_from_demo(sandbox: MailSandbox, in_reply_to: str) -> None:
+    """Demo answers from an ordinary mail program: submission, STARTTLS, AUTH."""
+    import smtplib
+    import ssl
+    from email.message import EmailMessage
+
+    demo = f"demo@{sandbox.domain}"
+    message = EmailMessage()
+    message["From"] = demo
+    message["To"] = ALICE
+    message["Subject"] = "Re: Checking in"
+    message["In-Reply-To"] = in_reply_to
+    message["References"] = in_reply_to
+    message.set_content("Sounds good, let's talk on Tuesday.")
+    context = ssl.create_default_context(cafile=str(sandbox.ca_pem_path))
+    with smtplib.SMTP(sandbox.host, sandbox.submission_port, timeout=10) as smtp:
+        smtp.starttls(context=context)
+        smtp.login(demo, sandbox.users[demo])
+        smtp.send_message(message)
