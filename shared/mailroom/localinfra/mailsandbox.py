@@ -12,6 +12,7 @@ from __future__ import annotations
 import grp
 import os
 import pwd
+import resource
 import signal
 import smtplib
 import subprocess
@@ -30,6 +31,9 @@ from mailroom.localinfra.procs import is_running, log_tail, read_pid_file, termi
 START_TIMEOUT_S = 20.0
 STOP_TIMEOUT_S = 15.0
 DH_PARAMS = Path("/usr/share/dovecot/dh.pem")
+# Every IDLE session takes an inotify instance of the user "mail"; past this kernel limit
+# Dovecot falls back to checking the mailbox every 30 s.
+INOTIFY_INSTANCES = Path("/proc/sys/fs/inotify/max_user_instances")
 
 # Dovecot 2.3's post-login capability list without UIDPLUS: a server that mailroom refuses.
 CAPABILITIES_WITHOUT_UIDPLUS = (
@@ -135,6 +139,60 @@ protocol pop3 {
 protocol lmtp {
   postmaster_address = postmaster@<<domain>>
 }
+<<connection_limits>>"""
+
+# Only with `max_connections`: room for that many IMAP/POP3 sessions at once. Login
+# processes then serve many clients each (service_count = 0) instead of one process per
+# connection, and every service that counts clients (auth, anvil, log, stats) gets room.
+CONNECTION_LIMITS_CONF = """
+default_process_limit = <<process_limit>>
+default_client_limit = <<client_limit>>
+service imap-login {
+  service_count = 0
+  process_min_avail = 2
+  client_limit = <<client_limit>>
+}
+service pop3-login {
+  service_count = 0
+  process_min_avail = 1
+  client_limit = <<client_limit>>
+}
+# Several sessions per imap process: a thousand sessions in tens of processes, not a thousand.
+service imap {
+  process_limit = <<process_limit>>
+  client_limit = 20
+}
+service pop3 {
+  process_limit = <<process_limit>>
+}
+protocol imap {
+  mail_max_userip_connections = <<userip_limit>>
+}
+protocol pop3 {
+  mail_max_userip_connections = <<userip_limit>>
+}
+<<idle_check>>"""
+
+# Only with `oauth_introspection_url`: XOAUTH2 and OAUTHBEARER logins (IMAP, POP3 and,
+# through Dovecot's SASL, Postfix's submission ports) checked by RFC 7662 introspection.
+# Appended to the main configuration: the later `auth_mechanisms` wins. The oauth2
+# passdb is limited to its own mechanisms, so password logins never reach the endpoint.
+OAUTH2_CONF = """
+auth_mechanisms = plain login xoauth2 oauthbearer
+passdb {
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = <<dovecot_dir>>/dovecot-oauth2.conf.ext
+}
+"""
+
+OAUTH2_PASSDB_ARGS = """
+introspection_url = <<introspection_url>>
+introspection_mode = post
+force_introspection = yes
+username_attribute = username
+active_attribute = active
+active_value = true
 """
 
 # A second instance over the same users and mailboxes whose IMAP lacks UIDPLUS.
@@ -271,8 +329,18 @@ class MailSandbox:
         users: dict[str, str] | None = None,
         fixed_ports: bool = False,
         domain: str = "mailroom.test",
+        max_connections: int | None = None,
+        oauth_introspection_url: str | None = None,
     ) -> None:
+        """`max_connections`: raise Dovecot's process, client and per-user limits (and its
+        open-file limit) so that this many IMAP/POP3 sessions can be open at once; by
+        default Dovecot's own limits apply (about 100 sessions)."""
+        if max_connections is not None and max_connections < 1:
+            raise ValueError("max_connections must be at least 1")
         self.domain = domain
+        self.max_connections = max_connections
+        # Set: Dovecot also accepts OAuth access tokens, checked at this RFC 7662 endpoint.
+        self.oauth_introspection_url = oauth_introspection_url
         self.root = Path(workdir) / "mail-sandbox"
         self.users: dict[str, str] = (
             dict(users)
@@ -360,7 +428,12 @@ class MailSandbox:
         )
 
     def stop_dovecot(self) -> None:
-        """Stop both Dovecot instances and wait until their processes are gone."""
+        """Stop both Dovecot instances, end every open session, wait until all are gone.
+
+        A client connected at the time sees its connection closed, as when a real server
+        goes down: the login processes that proxy TLS sessions would otherwise outlive
+        their master and keep those sessions open.
+        """
         if not self._dovecot_running:
             return
         masters = [
@@ -368,11 +441,16 @@ class MailSandbox:
             for run_dir in (self.dovecot_dir / "run", self.dovecot_dir / "run-nouidplus")
         ]
         running = [pid for pid in masters if pid is not None and is_running(pid)]
-        # Both instances shut down at once; each master takes its children with it.
+        # Found before the masters exit: afterwards the children belong to init.
+        children = _children_of(set(running))
+        # Both instances shut down at once; each master takes most of its children along.
         for pid in running:
             with suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
-        for pid in running:
+        for pid in children:
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        for pid in running + children:
             terminate(pid, STOP_TIMEOUT_S)
         self._dovecot_running = False
 
@@ -410,6 +488,18 @@ class MailSandbox:
         self._write_users()
         if self._dovecot_running:
             self._await_auth_sees(address, password, known)
+
+    def add_users(self, users: dict[str, str]) -> None:
+        """Add many users with one rewrite of the users file (for benchmarks)."""
+        if not users:
+            return
+        known = {address for address in users if address in self.users}
+        self.users.update(users)
+        self._write_users()
+        if self._dovecot_running:
+            # Dovecot re-reads the whole file, so once it sees the last entry it sees all.
+            address, password = list(users.items())[-1]
+            self._await_auth_sees(address, password, address in known)
 
     def _await_auth_sees(self, address: str, password: str, known: bool) -> None:
         # Dovecot checks the users file for changes at most once a second, so wait until
@@ -551,8 +641,9 @@ class MailSandbox:
             "smtp_listen": f"{LOOPBACK}:{self.smtp_port}",
             "submission_listen": f"{LOOPBACK}:{self.submission_port}",
             "smtps_listen": f"{LOOPBACK}:{self.smtps_port}",
+            "connection_limits": self._connection_limits(),
         }
-        self._dovecot_conf.write_text(_fill(DOVECOT_CONF, **values))
+        self._dovecot_conf.write_text(_fill(DOVECOT_CONF, **values) + self._oauth2_conf())
         self._nouidplus_conf.write_text(_fill(DOVECOT_NOUIDPLUS_CONF, **values))
         conf_dir = self.postfix_dir / "conf"
         conf_dir.mkdir(exist_ok=True)
@@ -562,6 +653,54 @@ class MailSandbox:
             (self.postfix_dir / name).mkdir(exist_ok=True)
         postfix_user = pwd.getpwnam("postfix")
         os.chown(self.postfix_dir / "data", postfix_user.pw_uid, postfix_user.pw_gid)
+
+    def _connection_limits(self) -> str:
+        if self.max_connections is None:
+            return ""
+        wanted = self.max_connections
+        return _fill(
+            CONNECTION_LIMITS_CONF,
+            process_limit=wanted + 100,
+            # auth and anvil count every login and lmtp process Dovecot may start.
+            client_limit=4 * (wanted + 100) + 1000,
+            userip_limit=max(wanted, 200),
+            idle_check=self._idle_check(),
+        )
+
+    def _idle_check(self) -> str:
+        """Room for an inotify instance per session; if the kernel limit cannot be raised,
+        Dovecot checks idle mailboxes every second instead of every 30 s."""
+        assert self.max_connections is not None
+        wanted = self.max_connections + 256
+        try:
+            if int(INOTIFY_INSTANCES.read_text()) < wanted:
+                INOTIFY_INSTANCES.write_text(f"{wanted}\n")
+            return ""
+        except (OSError, ValueError):
+            return "mailbox_idle_check_interval = 1 secs\n"
+
+    def _raise_open_file_limit(self) -> None:
+        # Run in the child before Dovecot starts: the master holds descriptors per process
+        # and per client, and its own check warns below roughly that many.
+        if self.max_connections is None:
+            return
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        wanted = 8 * self.max_connections + 4096
+        if hard != resource.RLIM_INFINITY and hard < wanted:
+            wanted = hard
+        if soft == resource.RLIM_INFINITY or soft >= wanted:
+            return
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+
+    def _oauth2_conf(self) -> str:
+        if self.oauth_introspection_url is None:
+            return ""
+        args_path = self.dovecot_dir / "dovecot-oauth2.conf.ext"
+        args_path.write_text(
+            _fill(OAUTH2_PASSDB_ARGS, introspection_url=self.oauth_introspection_url)
+        )
+        args_path.chmod(0o644)
+        return _fill(OAUTH2_CONF, dovecot_dir=self.dovecot_dir)
 
     def _write_tls(self) -> None:
         ca = trustme.CA()
@@ -610,6 +749,7 @@ class MailSandbox:
                 stderr=subprocess.STDOUT,
                 check=False,
                 timeout=60,
+                preexec_fn=self._raise_open_file_limit if name == "dovecot" else None,
             )
         if result.returncode != 0:
             log = self._dovecot_log if name == "dovecot" else self.postfix_dir / "maillog"
@@ -631,3 +771,20 @@ class MailSandbox:
                     f"{log_tail(log)}"
                 )
             time.sleep(0.05)
+
+
+def _children_of(parents: set[int]) -> list[int]:
+    """Pids of the live processes whose parent is one of `parents`."""
+    children = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # Fields after the command name (in parentheses, may hold spaces): state, ppid, ...
+        fields = stat.rsplit(")", 1)[-1].split()
+        if len(fields) > 1 and int(fields[1]) in parents:
+            children.append(int(entry.name))
+    return children

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mailroom.api import connection_tests, contacts, mailboxes, messages
+from mailroom.api import connection_tests, contacts, mailboxes, messages, oauth
 from mailroom.api.errors import install_error_handlers
 from mailroom.api.metrics import ApiMetrics
 from mailroom.api.settings import ApiSettings
@@ -42,7 +42,7 @@ def create_app(settings: ApiSettings, registry: CollectorRegistry | None = None)
     metrics = ApiMetrics(registry if registry is not None else new_registry())
     app.state.metrics = metrics
     install_error_handlers(app)
-    for module in (mailboxes, connection_tests, messages, contacts):
+    for module in (mailboxes, connection_tests, messages, contacts, oauth):
         app.include_router(module.router)
     app.add_middleware(RequestMetrics, metrics=metrics)
     return app

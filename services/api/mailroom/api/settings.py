@@ -2,9 +2,26 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, BaseModel, Field, SecretStr
 
+from mailroom.shared.mailboxes import OAuthProvider, Security
 from mailroom.shared.settings import CommonSettings
+
+
+class ServerAddress(BaseModel):
+    """Where one of a provider's mail servers answers."""
+
+    host: str
+    port: int = Field(ge=1, le=65535)
+    security: Security
+
+
+class ProviderServers(BaseModel):
+    """The SMTP and IMAP servers of a mailbox connected through a provider's OAuth."""
+
+    smtp: ServerAddress
+    imap: ServerAddress
+    ca_pem: str | None = Field(None, description="A private CA to trust (test servers).")
 
 
 class ApiSettings(CommonSettings):
@@ -32,4 +49,31 @@ class ApiSettings(CommonSettings):
     )
     discover_budget_s: float = Field(
         10.0, gt=0, le=60, description="Time budget of one settings discovery."
+    )
+    oauth_google_client_id: str | None = Field(
+        None, description="Mailroom's OAuth client at Google (connect Gmail mailboxes)."
+    )
+    oauth_google_client_secret: SecretStr | None = None
+    oauth_google_authorize_url: str = "https://accounts.google.com/o/oauth2/v2/auth"
+    oauth_google_token_url: str = "https://oauth2.googleapis.com/token"  # noqa: S105 (a URL)
+    oauth_microsoft_client_id: str | None = Field(
+        None, description="Mailroom's OAuth client at Microsoft (connect Microsoft 365 mailboxes)."
+    )
+    oauth_microsoft_client_secret: SecretStr | None = None
+    oauth_microsoft_authorize_url: str = (
+        "https://login.microsoftonline.com/common/oauth2/v2.0/authorize"
+    )
+    oauth_microsoft_token_url: str = "https://login.microsoftonline.com/common/oauth2/v2.0/token"  # noqa: S105 (a URL)
+    oauth_redirect_url: str | None = Field(
+        None,
+        description="The public URL of `/v1/oauth/callback` as registered with the providers "
+        "(default: derived from the request, right only without a proxy in front).",
+    )
+    oauth_state_ttl_s: float = Field(
+        900.0, ge=60, le=3600, description="How long a user has to finish a provider's consent."
+    )
+    oauth_servers: dict[OAuthProvider, ProviderServers] = Field(
+        default_factory=dict,
+        description="Per provider, mail servers to use instead of the real ones (JSON; "
+        "for tests and private deployments).",
     )
