@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import SecretStr
 
+from mailroom.localinfra import MailSandbox
+from mailroom.localinfra.oauth_server import LocalOAuthServer
+from mailroom.localinfra.ports import free_port
 from mailroom.shared.mailconn.diagnose import (
     ConnectionSettings,
     DiagnosisReport,
@@ -20,6 +28,8 @@ from mailroom.shared.mailconn.diagnose import (
     round_trip,
 )
 from mailroom.shared.mailconn.discover import discover
+from mailroom.shared.mailconn.imap import close_imap, imap_login, imap_select, open_imap
+from mailroom.shared.mailconn.tls import client_ssl_context
 
 pytestmark = pytest.mark.integration
 
@@ -105,9 +115,51 @@ async def test_round_trip_delivers_to_the_mailbox(
 ) -> None:
     smtp = settings(mail_sandbox, "smtp", getattr(mail_sandbox, smtp_port_name), smtp_security)
     reading = settings(mail_sandbox, incoming, getattr(mail_sandbox, in_port_name), in_security)
-    result = await round_trip(smtp, reading, DEMO, timeout_s=30)
+    result = await round_trip(smtp, reading, DEMO, timeout_s=30, allow_private=True)
     assert result.ok, result.model_dump_json(indent=2)
     assert result.stage == "round_trip"
+
+
+async def test_round_trip_refuses_loopback_unless_allowed(mail_sandbox: Any) -> None:
+    smtp = settings(mail_sandbox, "smtp", mail_sandbox.submission_port, "starttls")
+    reading = settings(mail_sandbox, "imap", mail_sandbox.imaps_port, "ssl")
+    result = await round_trip(smtp, reading, DEMO, timeout_s=10)
+    assert not result.ok
+    assert result.code == "invalid_server_or_port"
+    assert result.hint is not None and "loopback" in result.hint
+
+
+# Enough repetitions to catch a race in the STARTTLS upgrade (one run in about 40
+# failed before the upgrade kept a single protocol on the connection), yet quick.
+STARTTLS_REPEATS = 30
+
+
+async def test_imap_starttls_passes_every_time(mail_sandbox: Any) -> None:
+    config = settings(mail_sandbox, "imap", mail_sandbox.imap_port, "starttls")
+    limit = asyncio.Semaphore(10)
+
+    async def once() -> DiagnosisReport:
+        async with limit:
+            return await run(config)
+
+    reports = await asyncio.gather(*(once() for _ in range(STARTTLS_REPEATS)))
+    failed = [r.model_dump_json() for r in reports if not r.ok]
+    assert failed == []
+
+
+async def test_imap_starttls_connection_survives_garbage_collection(mail_sandbox: Any) -> None:
+    # The connection once depended on a stream writer that nothing referenced; when
+    # the collector reached it, it closed the connection under the client.
+    context = client_ssl_context(mail_sandbox.ca_pem)
+    client = await open_imap(mail_sandbox.host, mail_sandbox.imap_port, "starttls", context, 10)
+    try:
+        gc.collect()
+        await imap_login(client, DEMO, mail_sandbox.users[DEMO])
+        gc.collect()
+        await imap_select(client, "INBOX")
+        assert client.get_state() == "SELECTED"
+    finally:
+        await close_imap(client)
 
 
 async def test_closed_port_is_invalid_server_or_port(mail_sandbox: Any) -> None:
@@ -262,3 +314,85 @@ def test_cli_check_json_fails_with_authentication_failed(mail_sandbox: Any) -> N
     assert report["ok"] is False
     assert report["code"] == "authentication_failed"
     assert wrong not in done.stdout + done.stderr
+
+
+# --- OAuth access tokens (XOAUTH2) ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def oauth_server() -> Iterator[LocalOAuthServer]:
+    with LocalOAuthServer(free_port()) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def oauth_sandbox(oauth_server: LocalOAuthServer) -> Iterator[MailSandbox]:
+    """A sandbox of its own: Dovecot must know the introspection endpoint when it starts."""
+    # Under /tmp: Dovecot's and Postfix's unprivileged processes must reach its files.
+    workdir = Path(tempfile.mkdtemp(prefix="mailroom-diag-oauth-"))
+    try:
+        with MailSandbox(
+            workdir, oauth_introspection_url=oauth_server.introspection_url
+        ) as sandbox:
+            yield sandbox
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def oauth_settings(
+    sandbox: Any, protocol: str, port: int, security: str, token: str
+) -> ConnectionSettings:
+    return ConnectionSettings.model_validate(
+        {
+            "protocol": protocol,
+            "host": sandbox.host,
+            "port": port,
+            "security": security,
+            "username": DEMO,
+            "oauth_access_token": SecretStr(token),
+            "ca_pem": sandbox.ca_pem,
+            "email": DEMO,
+        }
+    )
+
+
+OAUTH_CASES = [
+    ("imap", "imaps_port", "ssl"),
+    ("imap", "imap_port", "starttls"),
+    ("smtp", "submission_port", "starttls"),
+    ("smtp", "smtps_port", "ssl"),
+]
+
+
+@pytest.mark.parametrize(("protocol", "port_name", "security"), OAUTH_CASES)
+async def test_oauth_access_token_passes_every_stage(
+    oauth_sandbox: MailSandbox,
+    oauth_server: LocalOAuthServer,
+    protocol: str,
+    port_name: str,
+    security: str,
+) -> None:
+    token = oauth_server.issue(DEMO).access_token
+    port = getattr(oauth_sandbox, port_name)
+    report = await run(oauth_settings(oauth_sandbox, protocol, port, security, token))
+    assert_passed(report, IMAP_STAGES if protocol == "imap" else OTHER_STAGES)
+    assert token not in report.model_dump_json()
+
+
+# Dovecot delays each login from an address after a failed one, more with each failure
+# (its auth penalty), and Postfix gives up on a slow answer with a temporary 454: so
+# one rejected token per protocol, after the accepted ones.
+@pytest.mark.parametrize(
+    ("protocol", "port_name", "security"),
+    [("imap", "imap_port", "starttls"), ("smtp", "submission_port", "starttls")],
+)
+async def test_rejected_oauth_token_is_authentication_failed_not_a_hang(
+    oauth_sandbox: MailSandbox, protocol: str, port_name: str, security: str
+) -> None:
+    rejected = "never-issued-token-5d41402a"
+    port = getattr(oauth_sandbox, port_name)
+    # A hang on the server's error challenge would end in the `timeout` code instead.
+    report = await run(oauth_settings(oauth_sandbox, protocol, port, security, rejected))
+    assert report.code == "authentication_failed", report.model_dump_json(indent=2)
+    assert report.stages[-1].stage == "auth"
+    assert rejected not in report.model_dump_json()

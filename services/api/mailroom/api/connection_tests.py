@@ -225,8 +225,13 @@ async def run_connection_test(
         and incoming_report is not None
         and incoming_report.ok
     ):
-        # Both hosts just passed the SSRF guard inside `diagnose`.
-        trip = await round_trip(smtp, incoming, email, timeout_s=settings.round_trip_timeout_s)
+        trip = await round_trip(
+            smtp,
+            incoming,
+            email,
+            timeout_s=settings.round_trip_timeout_s,
+            allow_private=settings.allow_private_targets,
+        )
         metrics.connection_tests.labels("round_trip", trip.code or "ok").inc()
     return smtp_report, incoming_report, trip
 

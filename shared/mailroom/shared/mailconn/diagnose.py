@@ -583,6 +583,16 @@ async def _diagnose_imap(run: _Run, sock: socket.socket) -> None:
     client.timeout = run.remaining()
     try:
         await _imap_after_greeting(run, client, started)
+    except OSError as exc:
+        raise run.fail(
+            _next_stage(run),
+            time.monotonic(),
+            Failure(
+                "invalid_server_or_port",
+                "The mail server closed the connection unexpectedly.",
+                f"The connection was dropped ({exc}); the server may limit connections.",
+            ),
+        ) from None
     finally:
         await close_imap(client)
 
@@ -842,7 +852,7 @@ async def _diagnose_smtp(run: _Run, sock: socket.socket) -> None:
 
 
 def _next_stage(run: _Run) -> Stage:
-    order: list[Stage] = ["dns", "tcp", "tls", "greeting", "auth", "capabilities"]
+    order: list[Stage] = ["dns", "tcp", "tls", "greeting", "auth", "capabilities", "inbox"]
     done = {s.stage for s in run.stages}
     return next((s for s in order if s not in done), "capabilities")
 
@@ -958,12 +968,16 @@ async def round_trip(
     imap_settings: ConnectionSettings,
     from_addr: str,
     timeout_s: float = 60,
+    *,
+    allow_private: bool = False,
 ) -> StageResult:
     """Send a test message to the mailbox's own address and wait for it to arrive.
 
     The message carries a unique token in an `X-Mailroom-Test` header; the incoming
     side (IMAP: SEARCH HEADER; POP3: TOP of new messages) looks for it until
-    `timeout_s` runs out, then deletes the test message again.
+    `timeout_s` runs out, then deletes the test message again. Every connection
+    goes to an address that passed the SSRF guard (`allow_private` as in
+    `diagnose`), resolved once so the name cannot point elsewhere in between.
     """
     secrets = smtp_settings.secrets() + imap_settings.secrets()
     run = _Run(smtp_settings, timeout_s, None)
@@ -980,7 +994,9 @@ async def round_trip(
         "It is deleted automatically; if you see it, you can delete it.\n"
     )
     try:
-        await _send_test_message(smtp_settings, message, run.remaining())
+        await _send_test_message(smtp_settings, message, run.remaining(), allow_private)
+    except TargetNotAllowed as exc:
+        return _last(run, started, _target_not_allowed(smtp_settings.host, exc))
     except aiosmtplib.SMTPRecipientsRefused as exc:
         code, text = next(iter(exc.recipients)).code, next(iter(exc.recipients)).message
         return _last(run, started, failures.classify_smtp_recipient_reply(code, text))
@@ -995,7 +1011,9 @@ async def round_trip(
         )
         return _last(run, started, failure)
     try:
-        found = await _wait_for_token(imap_settings, token, run)
+        found = await _wait_for_token(imap_settings, token, run, allow_private)
+    except TargetNotAllowed as exc:
+        return _last(run, started, _target_not_allowed(imap_settings.host, exc))
     except (ImapError, Pop3Error, OSError, TimeoutError) as exc:
         failure = Failure(
             "problem_with_imap_server",
@@ -1033,33 +1051,82 @@ def _ssl_for(settings: ConnectionSettings) -> ssl.SSLContext | None:
     return client_ssl_context(settings.ca_pem, settings.verify_tls)
 
 
+async def _guarded_socket(
+    settings: ConnectionSettings, allow_private: bool, budget_s: float
+) -> socket.socket:
+    """A TCP connection to the settings' host, on an address the SSRF guard accepted.
+
+    Raises TargetNotAllowed, OSError (unresolvable, refused) or TimeoutError.
+    """
+    loop = asyncio.get_running_loop()
+    async with asyncio.timeout(budget_s):
+        infos = await loop.getaddrinfo(settings.host, settings.port, type=socket.SOCK_STREAM)
+        check_addresses(settings.host, [str(info[4][0]) for info in infos], allow_private)
+        last_error: OSError = OSError(f"{settings.host} has no address")
+        for family, type_, proto, _, sockaddr in infos[:3]:
+            sock = socket.socket(family, type_, proto)
+            sock.setblocking(False)
+            try:
+                await loop.sock_connect(sock, sockaddr)
+            except OSError as exc:
+                sock.close()
+                last_error = exc
+                continue
+            except BaseException:
+                sock.close()
+                raise
+            return sock
+    raise last_error
+
+
+def _target_not_allowed(host: str, exc: TargetNotAllowed) -> Failure:
+    return Failure(
+        "invalid_server_or_port",
+        f"Mailroom may not connect to {host}: it is not a public mail server.",
+        f"{exc} (an operator can allow private mail servers in Mailroom's settings).",
+    )
+
+
 async def _send_test_message(
-    settings: ConnectionSettings, message: EmailMessage, budget_s: float
+    settings: ConnectionSettings, message: EmailMessage, budget_s: float, allow_private: bool
 ) -> None:
     password = settings.password.get_secret_value() if settings.password else None
     token = settings.oauth_access_token.get_secret_value() if settings.oauth_access_token else None
-    client = await open_smtp(
-        settings.host,
-        settings.port,
-        settings.security,
-        _ssl_for(settings),
-        budget_s,
-        username=settings.username if settings.authenticate else None,
-        password=password if settings.authenticate else None,
-        oauth_token=token if settings.authenticate else None,
-    )
+    deadline = time.monotonic() + budget_s
+    sock = await _guarded_socket(settings, allow_private, budget_s)
+    with _closing_on_error(sock):
+        client = await open_smtp(
+            settings.host,
+            settings.port,
+            settings.security,
+            _ssl_for(settings),
+            max(0.05, deadline - time.monotonic()),
+            username=settings.username if settings.authenticate else None,
+            password=password if settings.authenticate else None,
+            oauth_token=token if settings.authenticate else None,
+            sock=sock,
+        )
     try:
         await client.send_message(message)
     finally:
         await close_smtp(client)
 
 
-async def _wait_for_token(settings: ConnectionSettings, token: str, run: _Run) -> bool:
+async def _wait_for_token(
+    settings: ConnectionSettings, token: str, run: _Run, allow_private: bool
+) -> bool:
     if settings.protocol == "pop3":
-        return await _wait_for_token_pop3(settings, token, run)
-    client = await open_imap(
-        settings.host, settings.port, settings.security, _ssl_for(settings), run.remaining()
-    )
+        return await _wait_for_token_pop3(settings, token, run, allow_private)
+    sock = await _guarded_socket(settings, allow_private, run.remaining())
+    with _closing_on_error(sock):
+        client = await open_imap(
+            settings.host,
+            settings.port,
+            settings.security,
+            _ssl_for(settings),
+            run.remaining(),
+            sock=sock,
+        )
     try:
         if settings.oauth_access_token is not None:
             await imap_xoauth2(
@@ -1089,15 +1156,24 @@ async def _wait_for_token(settings: ConnectionSettings, token: str, run: _Run) -
         await close_imap(client)
 
 
-async def _wait_for_token_pop3(settings: ConnectionSettings, token: str, run: _Run) -> bool:
+async def _wait_for_token_pop3(
+    settings: ConnectionSettings, token: str, run: _Run, allow_private: bool
+) -> bool:
     needle = f"{_TEST_HEADER}: {token}".lower().encode()
     seen: set[str] = set()
     password = settings.password.get_secret_value() if settings.password else ""
     while True:
         # A POP3 session sees the maildrop as it was at login, so each look is a new session.
-        client = await open_pop3(
-            settings.host, settings.port, settings.security, _ssl_for(settings), run.remaining()
-        )
+        sock = await _guarded_socket(settings, allow_private, run.remaining())
+        with _closing_on_error(sock):
+            client = await open_pop3(
+                settings.host,
+                settings.port,
+                settings.security,
+                _ssl_for(settings),
+                run.remaining(),
+                sock=sock,
+            )
         try:
             await client.login(settings.username, password)
             for number, uid in (await client.uidl()).items():

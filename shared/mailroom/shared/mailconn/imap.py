@@ -21,6 +21,8 @@ Security = Literal["ssl", "starttls", "none"]
 
 # Tag for the one command sent before aioimaplib takes over the connection.
 _STARTTLS_TAG = "MRTLS0"
+# Longest plain-text line accepted before STARTTLS (a greeting is far shorter).
+_MAX_PLAIN_LINE = 8192
 
 
 class ImapError(Exception):
@@ -37,9 +39,45 @@ class StartTlsRefused(ImapError):
 
 
 class _Protocol(aioimaplib.IMAP4ClientProtocol):  # type: ignore[misc]
-    """aioimaplib's protocol plus the greeting line and a SASL error answer."""
+    """aioimaplib's protocol plus a plain-text phase for STARTTLS, the greeting line,
+    a SASL error answer, and pending commands that fail when the connection drops.
+    """
 
     greeting: str | None = None
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, conn_lost_cb: Any = None) -> None:
+        super().__init__(loop, conn_lost_cb)
+        # While set, received lines go here instead of to aioimaplib: the greeting and
+        # the STARTTLS reply are read by ImapClient before the TLS upgrade. None in the
+        # queue means the connection closed.
+        self.plain_lines: asyncio.Queue[bytes | None] | None = None
+        self.plain_buffer = b""
+
+    def data_received(self, d: bytes) -> None:
+        if self.plain_lines is None:
+            super().data_received(d)
+            return
+        self.plain_buffer += d
+        while b"\r\n" in self.plain_buffer:
+            line, _, self.plain_buffer = self.plain_buffer.partition(b"\r\n")
+            self.plain_lines.put_nowait(line)
+        if len(self.plain_buffer) > _MAX_PLAIN_LINE:
+            # Not an IMAP server: stop reading rather than buffer without end.
+            self.transport.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.plain_lines is not None:
+            self.plain_lines.put_nowait(None)
+        # aioimaplib leaves a command waiting forever when the connection drops; its
+        # caller would only learn of it from a timeout, so fail it now.
+        lost = ConnectionResetError("the IMAP server closed the connection")
+        if exc is not None:
+            lost.__cause__ = exc
+        for command in [self.pending_sync_command, *self.pending_async_commands.values()]:
+            if command is not None and not command._event.is_set():
+                command._exception = lost
+                command.close(b"connection lost", "KO")
+        super().connection_lost(exc)
 
     async def welcome(self, command: bytes) -> None:
         if self.greeting is None:
@@ -103,7 +141,7 @@ class ImapClient(aioimaplib.IMAP4):  # type: ignore[misc]
             {"sock": self._sock} if self._sock is not None else {"host": host, "port": port}
         )
         if self.security == "starttls":
-            await self._connect_starttls(host, where)
+            await self._connect_starttls(loop, host, where)
             return
         context = self._ssl_context if self.security == "ssl" else None
         if context is not None:
@@ -116,39 +154,58 @@ class ImapClient(aioimaplib.IMAP4):  # type: ignore[misc]
             await loop.create_connection(lambda: self.protocol, **where)
         self.phase = "greeting"
 
-    async def _connect_starttls(self, host: str, where: dict[str, Any]) -> None:
+    async def _connect_starttls(
+        self, loop: asyncio.AbstractEventLoop, host: str, where: dict[str, Any]
+    ) -> None:
+        """Greeting and STARTTLS in plain text, then TLS under aioimaplib's own protocol.
+
+        The protocol owns the transport from the first byte, so there is no second
+        reader that could keep (or, when collected, close) the connection.
+        """
         if self._ssl_context is None:
             raise ValueError("STARTTLS needs an SSL context")
-        reader, writer = await asyncio.open_connection(**where)
+        protocol: _Protocol = self.protocol
+        protocol.plain_lines = asyncio.Queue()
+        transport, _ = await loop.create_connection(lambda: protocol, **where)
         self.phase = "greeting"
-        greeting = (await reader.readline()).decode(errors="replace").strip()
-        if not greeting.startswith("* "):
-            writer.close()
+        greeting = await self._plain_line()
+        if greeting is None or not greeting.upper().startswith("* OK"):
             raise ImapError("greeting", greeting or "connection closed without a greeting")
-        self.protocol.greeting = greeting.removeprefix("* ")
+        protocol.greeting = greeting
         self.phase = "tls"
-        writer.write(f"{_STARTTLS_TAG} STARTTLS\r\n".encode())
+        transport.write(f"{_STARTTLS_TAG} STARTTLS\r\n".encode())
         while True:
-            line = (await reader.readline()).decode(errors="replace").strip()
-            if not line:
-                writer.close()
+            line = await self._plain_line()
+            if line is None:
                 raise StartTlsRefused("STARTTLS", "connection closed")
             if line.startswith(_STARTTLS_TAG + " "):
                 break
         reply = line.removeprefix(_STARTTLS_TAG + " ")
         if not reply.upper().startswith("OK"):
-            writer.close()
             raise StartTlsRefused("STARTTLS", reply)
-        await writer.start_tls(self._ssl_context, server_hostname=host)
+        if protocol.plain_buffer or not protocol.plain_lines.empty():
+            # Plain text after the OK would be read as if it came over TLS (the
+            # STARTTLS command injection of CVE-2011-0411 and its kin): refuse it.
+            raise ImapError("STARTTLS", "the server sent unencrypted data after STARTTLS")
+        protocol.plain_lines = None
+        tls_transport = await loop.start_tls(
+            transport, protocol, self._ssl_context, server_hostname=host
+        )
+        if tls_transport is None:
+            raise ConnectionResetError("the connection closed during the TLS handshake")
         self.tls_done_at = time.monotonic()
         self.phase = "greeting"
-        # Hand the encrypted transport to aioimaplib. No second greeting follows
-        # STARTTLS, so enter NONAUTH through welcome(), which also re-reads CAPABILITY
-        # as RFC 3501 requires after the upgrade.
-        transport = writer.transport
-        transport.set_protocol(self.protocol)
-        self.protocol.connection_made(transport)
-        await self.protocol.welcome(b"OK")
+        # No second greeting follows STARTTLS, so enter NONAUTH through welcome(), which
+        # also re-reads CAPABILITY as RFC 3501 requires after the upgrade.
+        protocol.connection_made(tls_transport)
+        await protocol.welcome(b"OK")
+
+    async def _plain_line(self) -> str | None:
+        queue: asyncio.Queue[bytes | None] | None = self.protocol.plain_lines
+        if queue is None:
+            raise RuntimeError("the connection is no longer in plain text")
+        line = await queue.get()
+        return None if line is None else line.decode(errors="replace").strip()
 
 
 async def open_imap(

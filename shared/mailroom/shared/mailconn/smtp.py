@@ -47,14 +47,16 @@ async def open_smtp(
     username: str | None = None,
     password: str | None = None,
     oauth_token: str | None = None,
+    sock: socket.socket | None = None,
 ) -> aiosmtplib.SMTP:
     """Connect, upgrade with STARTTLS when asked, EHLO, and log in when credentials are given.
 
     Raises aiosmtplib's exceptions (SMTPConnectError with the OSError/SSLError as
     its cause, SMTPAuthenticationError, SMTPException when STARTTLS or AUTH is not
-    offered, SMTPTimeoutError).
+    offered, SMTPTimeoutError). `sock` is an already connected TCP socket to use
+    instead of host:port (host is still the name checked against the certificate).
     """
-    client = smtp_client(host, port, security, ssl_context, timeout)
+    client = smtp_client(host, port, security, ssl_context, timeout, sock=sock)
     await client.connect()
     try:
         await client.ehlo()
