@@ -178,7 +178,7 @@ def _up(args: argparse.Namespace) -> int:
             print(f"Starting local infrastructure in {workdir} ...", flush=True)
             with LocalStack(workdir, fixed_ports=not free_ports) as stack:
                 try:
-                    _start_services(_service_env(stack), ports, services)
+                    _start_services(_service_env(stack, ports["api"]), ports, services)
                     _wait_until_ready(services)
                     example = _demo_example(stack, workdir, ports["api"])
                     print(_summary(stack.describe(), services, example), flush=True)
@@ -204,10 +204,28 @@ def _up(args: argparse.Namespace) -> int:
     return status
 
 
-def _service_env(stack: LocalStack) -> dict[str, str]:
+def _service_env(stack: LocalStack, api_port: int) -> dict[str, str]:
     from mailroom.shared.crypto import generate_key
 
+    mail, oauth = stack.mail, stack.oauth
+    # The local OAuth server plays Google; OAuth mailboxes then live in the sandbox.
+    sandbox_servers = {
+        "google": {
+            "smtp": {"host": mail.host, "port": mail.submission_port, "security": "starttls"},
+            "imap": {"host": mail.host, "port": mail.imaps_port, "security": "ssl"},
+            "ca_pem": mail.ca_pem,
+        }
+    }
+    oauth_env = {
+        "MAILROOM_OAUTH_GOOGLE_CLIENT_ID": oauth.state.client_id,
+        "MAILROOM_OAUTH_GOOGLE_CLIENT_SECRET": oauth.state.client_secret,
+        "MAILROOM_OAUTH_GOOGLE_AUTHORIZE_URL": oauth.authorize_url,
+        "MAILROOM_OAUTH_GOOGLE_TOKEN_URL": oauth.token_url,
+        "MAILROOM_OAUTH_REDIRECT_URL": f"http://127.0.0.1:{api_port}/v1/oauth/callback",
+        "MAILROOM_OAUTH_SERVERS": json.dumps(sandbox_servers),
+    }
     return {
+        **oauth_env,
         **os.environ,
         "MAILROOM_AMQP_URL": stack.amqp_url,
         "MAILROOM_MONGO_URL": stack.mongo_url,
@@ -296,20 +314,31 @@ def _demo_example(stack: LocalStack, workdir: Path, api_port: int) -> str:
     api = f"http://127.0.0.1:{api_port}"
     auth = '-H "Authorization: Bearer $MAILROOM_KEY" -H "X-Mailroom-User: me"'
     json_header = "-H 'Content-Type: application/json'"
-    pick_id = "python3 -c 'import json,sys; print(json.load(sys.stdin)[\"id\"])'"
+
+    def pick(field: str) -> str:
+        return f"python3 -c 'import json,sys; print(json.load(sys.stdin)[\"{field}\"])'"
+
     return "\n".join(
         [
             "Try it (a demo tenant was created; its API key is shown only here):",
             "",
             f"  export MAILROOM_KEY={key}",
             f"  MAILBOX_ID=$(curl -s {api}/v1/mailboxes {auth} {json_header} \\",
-            f"      -d @{mailbox_file} | {pick_id})",
+            f"      -d @{mailbox_file} | {pick('id')})",
             f"  curl -s -X POST {api}/v1/mailboxes/$MAILBOX_ID/test {auth}",
             f'  curl -s {api}/v1/messages {auth} {json_header} -d \'{{"idempotency_key": '
             f'"hello-1", "mailbox_id": "\'"$MAILBOX_ID"\'", "to": [{{"email": "{demo}"}}], '
             f'"subject": "Hello from Mailroom", "text": "It works."}}\'',
             f"  curl -s --cacert {mail.ca_pem_path} -u {demo}:{mail.users[demo]} \\",
             f"      'imaps://{mail.host}:{mail.imaps_port}/INBOX;MAILINDEX=1'",
+            "",
+            "Connect a mailbox with OAuth instead (the local OAuth server plays Google and",
+            "consents at once; in a real deployment the user's browser follows the URL):",
+            "",
+            f"  AUTH_URL=$(curl -s {api}/v1/oauth/google/start {auth} {json_header} \\",
+            f'      -d \'{{"name": "Demo via OAuth", "email": "{demo}"}}\' \\',
+            f"      | {pick('authorization_url')})",
+            '  curl -sL "$AUTH_URL"',
             "",
         ]
     )

@@ -11,13 +11,23 @@ from urllib.parse import urlsplit, urlunsplit
 
 from mailroom.localinfra.mailsandbox import MailSandbox
 from mailroom.localinfra.mongo import MongoHandle, MongoKind, ensure_mongo
+from mailroom.localinfra.oauth_server import LocalOAuthServer
+from mailroom.localinfra.ports import free_port
 from mailroom.localinfra.rabbitmq import RabbitHandle, ensure_rabbitmq
 
 T = TypeVar("T")
 
 
+# The local OAuth server's port when ports are fixed (`mailroom up`).
+OAUTH_PORT = 18080
+
+
 class LocalStack:
     """Brings up (or reuses) RabbitMQ and MongoDB and starts a mail sandbox.
+
+    A local OAuth 2.0 server stands in for Google's and Microsoft's: the sandbox's
+    Dovecot accepts the access tokens it issues (XOAUTH2, through introspection),
+    so OAuth mailboxes can be connected and used without a real provider.
 
     `__exit__` stops what was started here in reverse order and removes `workdir` if this
     stack created it. A failure or Ctrl-C during start-up cleans up the same way.
@@ -31,6 +41,7 @@ class LocalStack:
         self._rabbit: RabbitHandle | None = None
         self._mongo: MongoHandle | None = None
         self._mail: MailSandbox | None = None
+        self._oauth: LocalOAuthServer | None = None
 
     @property
     def amqp_url(self) -> str:
@@ -48,6 +59,10 @@ class LocalStack:
     def mail(self) -> MailSandbox:
         return self._started(self._mail)
 
+    @property
+    def oauth(self) -> LocalOAuthServer:
+        return self._started(self._oauth)
+
     def __enter__(self) -> LocalStack:
         if not self.workdir.exists():
             self.workdir.mkdir(parents=True)
@@ -58,7 +73,14 @@ class LocalStack:
             self._cleanup.callback(self._rabbit.stop)
             self._mongo = ensure_mongo(None, self.workdir)
             self._cleanup.callback(self._mongo.stop)
-            self._mail = MailSandbox(self.workdir, fixed_ports=self.fixed_ports)
+            self._oauth = LocalOAuthServer(OAUTH_PORT if self.fixed_ports else free_port())
+            self._oauth.start()
+            self._cleanup.callback(self._oauth.stop)
+            self._mail = MailSandbox(
+                self.workdir,
+                fixed_ports=self.fixed_ports,
+                oauth_introspection_url=self._oauth.introspection_url,
+            )
             self._cleanup.callback(self._mail.stop)
             self._mail.start()
         except BaseException:  # KeyboardInterrupt included: leave nothing running
@@ -94,6 +116,7 @@ class LocalStack:
             f"Demo mailbox: {demo} / password {mail.users.get(demo, '?')}",
             f"Mail domain {mail.domain}: nothing is relayed outside it",
             f"TLS CA certificate: {mail.ca_pem_path}",
+            f"OAuth 2.0 server standing in for Google and Microsoft: {self.oauth.url}",
         ]
 
     def _remove_workdir(self) -> None:
