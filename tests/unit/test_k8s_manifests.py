@@ -398,6 +398,25 @@ def test_an_alert_watches(metric: str) -> None:
     assert any(re.search(rf"(?<![\w]){re.escape(metric)}(?![\w])", expr) for expr in exprs)
 
 
+def test_mailbox_state_alert_does_not_add_up_api_replicas() -> None:
+    expr = alert_rules()["MailroomMailboxesAuthFailed"]["expr"]
+
+    # Each API replica exports the same fleet count: a sum would multiply it.
+    assert expr.startswith("max by (state) (mailroom_mailboxes{")
+    assert "sum" not in expr
+
+
+def test_grafana_dashboard_is_applied_with_the_monitoring() -> None:
+    kustomization = documents(MONITORING / "kustomization.yaml")[0]
+    (config_map,) = documents(MONITORING / "grafana-dashboard.yaml")
+
+    assert "grafana-dashboard.yaml" in kustomization["resources"]
+    assert config_map["apiVersion"] == "v1" and config_map["kind"] == "ConfigMap"
+    # The label Grafana's dashboard sidecar watches for (kube-prometheus-stack's default).
+    assert config_map["metadata"]["labels"] == {"grafana_dashboard": "1"}
+    assert list(config_map["data"]) == ["mailroom.json"]
+
+
 # --- rendered output, when kubectl is installed ----------------------------------
 
 

@@ -10,6 +10,7 @@ import asyncio
 from functools import partial
 
 from mailroom.api.app import create_app
+from mailroom.api.fleet import FleetMetrics, export_mailbox_states
 from mailroom.api.settings import ApiSettings
 from mailroom.shared.logs import configure_logging
 from mailroom.shared.metrics import new_registry
@@ -29,7 +30,11 @@ async def serve(settings: ApiSettings, stop: asyncio.Event) -> None:
             return
         app.state.platform = connected
         connected.mark_started()  # the API serves as soon as its connections answer
+        fleet = asyncio.create_task(
+            export_mailbox_states(connected.store, FleetMetrics(registry), stop)
+        )
         await stop.wait()
+        await fleet
 
 
 def main() -> int:
