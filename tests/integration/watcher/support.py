@@ -9,6 +9,7 @@ import asyncio
 import base64
 import contextlib
 import os
+import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
@@ -22,6 +23,8 @@ from mailroom.shared.collections import INDEXES, MAILBOXES, SENDS, WATCH_CURSORS
 from mailroom.shared.contracts import BounceReceived, MailboxStateChanged, Message, ReplyReceived
 from mailroom.shared.crypto import EnvelopeCipher
 from mailroom.shared.mailboxes import MailboxSecrets
+from mailroom.shared.mailconn.imap import close_imap, imap_login, imap_select, open_imap
+from mailroom.shared.mailconn.tls import client_ssl_context
 from mailroom.shared.metrics import BusMetrics, new_registry
 from mailroom.shared.settings import load_settings
 from mailroom.shared.store import Store
@@ -262,3 +265,101 @@ def reply_to(
         f"Date: Tue, 04 Mar 2025 10:00:00 +0000\r\n{extra}"
         f"Content-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
     ).encode()
+
+
+class SilentRelay:
+    """A TCP relay in front of a real server that can go silent without closing.
+
+    While silent it still reads (so the kernel acknowledges every byte) but passes
+    nothing on in either direction, like a server that hangs with its sockets open.
+    """
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host = host
+        self.target_port = port
+        self.port = 0
+        self._speaking = asyncio.Event()
+        self._speaking.set()
+        self._server: asyncio.Server | None = None
+        self._writers: list[asyncio.StreamWriter] = []
+
+    async def start(self) -> int:
+        self._server = await asyncio.start_server(self._relay, self.host, 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self.port
+
+    def go_silent(self) -> None:
+        self._speaking.clear()
+
+    def speak_again(self) -> None:
+        self._speaking.set()
+
+    async def close(self) -> None:
+        self._speaking.set()
+        if self._server is not None:
+            self._server.close()
+        for writer in self._writers:
+            writer.close()
+
+    async def _relay(
+        self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter
+    ) -> None:
+        try:
+            server_reader, server_writer = await asyncio.open_connection(
+                self.host, self.target_port
+            )
+        except OSError:
+            client_writer.close()
+            return
+        self._writers += [client_writer, server_writer]
+        await asyncio.gather(
+            self._pump(client_reader, server_writer),
+            self._pump(server_reader, client_writer),
+            return_exceptions=True,
+        )
+
+    async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                await self._speaking.wait()
+                writer.write(data)
+                await writer.drain()
+        finally:
+            writer.close()
+
+
+async def imap_uids_and_flags(
+    sandbox: Any, address: str, password: str, folder: str = "INBOX"
+) -> dict[int, str]:
+    """UID -> FLAGS of every message in a folder, read on a connection of the test's own."""
+    client = await open_imap(
+        sandbox.host, sandbox.imaps_port, "ssl", client_ssl_context(sandbox.ca_pem), 10.0
+    )
+    try:
+        await imap_login(client, address, password)
+        await imap_select(client, folder)
+        response = await client.uid("fetch", "1:*", "(FLAGS)")
+        found: dict[int, str] = {}
+        for line in response.lines:
+            if not isinstance(line, bytes):
+                continue
+            uid = re.search(rb"UID (\d+)", line)
+            flags = re.search(rb"FLAGS \(([^)]*)\)", line)
+            if uid and flags:
+                found[int(uid.group(1))] = flags.group(1).decode()
+        return found
+    finally:
+        await close_imap(client)
+
+
+async def imap_set_seen(sandbox: Any, address: str, password: str, uid: int) -> None:
+    client = await open_imap(
+        sandbox.host, sandbox.imaps_port, "ssl", client_ssl_context(sandbox.ca_pem), 10.0
+    )
+    try:
+        await imap_login(client, address, password)
+        await imap_select(client)
+        response = await client.uid("store", str(uid), "+FLAGS", r"(\Seen)")
+        assert response.result == "OK", response
+    finally:
+        await close_imap(client)

@@ -8,16 +8,15 @@ import uuid
 from typing import Any
 
 import aiosmtplib
+import httpx
 import pytest
 
-from mailroom.shared.bus import Bus
 from mailroom.shared.collections import MAILBOXES
-from mailroom.shared.contracts import MailboxUpdated
 from mailroom.shared.mailboxes import MailboxSecrets
 from mailroom.shared.store import Store
 from tests.integration.watcher.support import (
-    TENANT,
     RunningWatcher,
+    SilentRelay,
     Sink,
     add_mailbox,
     add_send,
@@ -25,6 +24,7 @@ from tests.integration.watcher.support import (
     eventually,
     new_address,
     reply_to,
+    watcher_settings,
     watching,
 )
 
@@ -194,33 +194,80 @@ async def test_a_wrong_password_means_auth_failed(
 
 
 async def test_a_stopped_server_degrades_the_mailbox_until_it_returns(
-    store: Store,
-    secrets: MailboxSecrets,
-    mail_sandbox: Any,
-    sink: Sink,
-    bus: Bus,
-    watcher: RunningWatcher,
+    store: Store, secrets: MailboxSecrets, mail_sandbox: Any, sink: Sink, watcher: RunningWatcher
 ) -> None:
     _, mailbox_id = await _new_mailbox(store, secrets, mail_sandbox)
     watcher.start()
     await watching(store, mailbox_id)
 
-    async def state_is(wanted: str) -> bool:
-        doc = await store.collection(MAILBOXES).find_one({"_id": mailbox_id})
-        return doc is not None and doc["state"] == wanted
-
+    # The watch is in IDLE; the server going down closes its connection, and every
+    # reconnection is refused until the server is back.
     mail_sandbox.stop_dovecot()
-    # Dovecot's login processes keep already proxied sessions open after the master
-    # stops; a settings change makes the watch reconnect, which the stopped server refuses.
-    await bus.publish(MailboxUpdated(tenant_id=TENANT, mailbox_id=mailbox_id, changed=["incoming"]))
     try:
-        await eventually(lambda: state_is("degraded"), timeout=30)
+        await eventually(lambda: _state_is(store, mailbox_id, "degraded"), timeout=30)
+        await eventually(lambda: _gauge_shows(watcher, "degraded"), timeout=10)
     finally:
         mail_sandbox.start_dovecot()
-    await eventually(lambda: state_is("connected"), timeout=30)
+    await eventually(lambda: _state_is(store, mailbox_id, "connected"), timeout=30)
+    await eventually(lambda: _gauge_shows(watcher, "connected"), timeout=10)
     assert sink.states(mailbox_id)[-2:] == ["degraded", "connected"] or await _states_settle(
         sink, mailbox_id
     )
+
+
+async def test_a_server_that_goes_silent_without_closing_is_noticed(
+    store: Store,
+    secrets: MailboxSecrets,
+    mail_sandbox: Any,
+    sink: Sink,
+    rabbitmq_url: str,
+    mongo_url: str,
+    mongo_db_name: str,
+    bus_namespace: str,
+) -> None:
+    relay = SilentRelay(mail_sandbox.host, mail_sandbox.imaps_port)
+    port = await relay.start()
+    _, mailbox_id = await _new_mailbox(store, secrets, mail_sandbox, port=port)
+    running = RunningWatcher(
+        watcher_settings(
+            rabbitmq_url,
+            mongo_url,
+            mongo_db_name,
+            bus_namespace,
+            liveness_check_seconds=1.0,
+            connect_timeout_seconds=2.0,
+        )
+    )
+    running.start()
+    try:
+        await watching(store, mailbox_id)
+        relay.go_silent()
+        await eventually(lambda: _state_is(store, mailbox_id, "degraded"), timeout=30)
+        doc = await store.collection(MAILBOXES).find_one({"_id": mailbox_id})
+        assert doc is not None and doc["last_error_code"] == "timeout"
+        relay.speak_again()
+        await eventually(lambda: _state_is(store, mailbox_id, "connected"), timeout=30)
+    finally:
+        await running.stop()
+        await relay.close()
+
+
+async def _gauge_shows(watcher: RunningWatcher, state: str) -> bool:
+    """This replica's one mailbox is counted under `state` and no other."""
+    url = f"http://127.0.0.1:{watcher.settings.http_port}/metrics"
+    async with httpx.AsyncClient() as client:
+        text = (await client.get(url)).text
+    counts = {
+        line.split('"')[1]: float(line.split()[-1])
+        for line in text.splitlines()
+        if line.startswith("mailroom_watcher_mailboxes{state=")
+    }
+    return counts.get(state) == 1.0 and sum(counts.values()) == 1.0
+
+
+async def _state_is(store: Store, mailbox_id: str, wanted: str) -> bool:
+    doc = await store.collection(MAILBOXES).find_one({"_id": mailbox_id})
+    return doc is not None and doc["state"] == wanted
 
 
 async def _states_settle(sink: Sink, mailbox_id: str) -> bool:

@@ -19,7 +19,10 @@ from tests.integration.watcher.support import (
     add_mailbox,
     cursor,
     eventually,
+    imap_set_seen,
+    imap_uids_and_flags,
     new_address,
+    watching,
 )
 
 pytestmark = pytest.mark.integration
@@ -113,6 +116,66 @@ async def test_a_pop3_mailbox_that_deletes_processed_bounces_loses_exactly_those
     await eventually(only_the_bounce_gone)
     # Nothing was reported twice across the polls that followed.
     assert len(sink.bounces(mailbox_id)) == 2
+
+
+async def test_imap_deletes_exactly_the_recognised_bounces_and_only_when_asked(
+    store: Store,
+    secrets: MailboxSecrets,
+    mail_sandbox: Any,
+    sink: Sink,
+    bus: Bus,
+    watcher: RunningWatcher,
+) -> None:
+    mailboxes: dict[str, tuple[str, str]] = {}
+    for asks in (True, False):
+        address = new_address()
+        password = "pw-" + address
+        mail_sandbox.add_user(address, password)
+        mailbox_id = await add_mailbox(
+            store, secrets, mail_sandbox, address, password, delete_processed_bounces=asks
+        )
+        mailboxes[mailbox_id] = (address, password)
+    deleting, keeping = list(mailboxes)
+    watcher.start()
+    for mailbox_id, (address, _) in mailboxes.items():
+        await watching(store, mailbox_id)
+        mail_sandbox.deliver(address, _dsn(address))
+        mail_sandbox.deliver(address, _dsn(address))
+        mail_sandbox.deliver(address, _letter(address))
+    await eventually(lambda: _true(all(len(sink.bounces(m)) == 2 for m in mailboxes)))
+    # The user has read the letter in the mailbox that deletes bounces.
+    before = await imap_uids_and_flags(mail_sandbox, *mailboxes[deleting])
+    bounce_uids = {b.location.uid for b in sink.bounces(deleting) if b.location}
+    (letter_uid,) = set(before) - bounce_uids
+    await imap_set_seen(mail_sandbox, *mailboxes[deleting], letter_uid)
+    assert all("\\Seen" not in flags for uid, flags in before.items() if uid != letter_uid)
+
+    # Verdicts: the mailbox that keeps its mail gets a "bounce" too; it must stay.
+    for mailbox_id in (keeping, deleting):
+        for bounce, verdict in zip(sink.bounces(mailbox_id), (True, False), strict=True):
+            assert bounce.location is not None and bounce.location.protocol == "imap"
+            await bus.publish(
+                BounceProcessed(
+                    tenant_id=bounce.tenant_id,
+                    mailbox_id=mailbox_id,
+                    location=bounce.location,
+                    is_bounce=verdict,
+                    category="bounce" if verdict else "unknown",
+                )
+            )
+    recognised = sink.bounces(deleting)[0].location
+    assert recognised is not None and recognised.uid is not None
+
+    async def only_the_bounce_gone() -> bool:
+        now = await imap_uids_and_flags(mail_sandbox, *mailboxes[deleting])
+        return set(now) == set(before) - {recognised.uid}
+
+    await eventually(only_the_bounce_gone)
+    after = await imap_uids_and_flags(mail_sandbox, *mailboxes[deleting])
+    # \Seen is as the user left it: set on the letter, unset on the bounce left behind.
+    assert "\\Seen" in after[letter_uid]
+    assert all("\\Seen" not in after[uid] for uid in after if uid != letter_uid)
+    assert len(await imap_uids_and_flags(mail_sandbox, *mailboxes[keeping])) == 3
 
 
 async def _true(value: bool) -> bool:

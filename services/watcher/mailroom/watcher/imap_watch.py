@@ -6,6 +6,12 @@ SPECIAL-USE, else by name) on a slower cadence with STATUS, opening it only when
 something arrived. Servers without IDLE are polled. Messages are read with
 BODY.PEEK, so `\\Seen` never changes; each folder resumes from its stored
 UIDVALIDITY and highest UID.
+
+A connection that goes quiet is checked two ways: TCP keepalive finds a peer
+that vanished from the network within about a minute at no cost to this
+process, and IDLE is ended and started again every few minutes, a round trip
+with a deadline that finds a server that still holds the socket but no longer
+answers.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import contextlib
 import functools
 import logging
 import re
+import socket
 import ssl
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -63,6 +70,12 @@ _UID = re.compile(rb"\bUID (\d+)")
 _INTERNALDATE = re.compile(rb'INTERNALDATE "([^"]+)"')
 # aioimaplib strips "* LIST " / "* SEARCH " from untagged data of some commands: accept both.
 _LIST_LINE = re.compile(rb'^(?:LIST )?\((?P<flags>[^)]*)\) (?:"[^"]*"|NIL) (?P<name>.+)$')
+# The capabilities a watch looks at (aioimaplib checks IDLE, UIDPLUS and MOVE itself).
+# A connection keeps only these, as shared strings: the full list costs kilobytes each.
+_KEPT_CAPABILITIES = frozenset({"IMAP4REV1", "IDLE", "UIDPLUS", "MOVE", "CONDSTORE", "ENABLE"})
+# TCP keepalive probes after the first one, and the gap between them.
+_KEEPALIVE_PROBES = 3
+_KEEPALIVE_INTERVAL_S = 10
 
 
 class CredentialsRejected(Exception):
@@ -126,6 +139,7 @@ async def connect_and_login(ctx: WatchContext, mailbox: MailboxRecord) -> ImapCl
             ),
             timeout,
         )
+        enable_tcp_keepalive(client, ctx.settings.keepalive_seconds)
         username = incoming.username or mailbox.email
         try:
             if mailbox.auth_method == "oauth2":
@@ -146,6 +160,35 @@ async def connect_and_login(ctx: WatchContext, mailbox: MailboxRecord) -> ImapCl
             await close_imap(client)
             raise
     return client
+
+
+def enable_tcp_keepalive(client: ImapClient, idle_s: float) -> None:
+    """Let the kernel find a vanished peer: probes after `idle_s` of silence, then every
+    10 s, giving up after 3; unacknowledged data gives up after as long."""
+    transport = client.protocol.transport
+    sock = transport.get_extra_info("socket") if transport is not None else None
+    if sock is None:
+        return
+    idle = max(int(idle_s), 1)
+    options = [
+        (socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1),
+        (socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, idle),
+        (socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, _KEEPALIVE_INTERVAL_S),
+        (socket.IPPROTO_TCP, socket.TCP_KEEPCNT, _KEEPALIVE_PROBES),
+        (
+            socket.IPPROTO_TCP,
+            socket.TCP_USER_TIMEOUT,
+            (idle + _KEEPALIVE_PROBES * _KEEPALIVE_INTERVAL_S) * 1000,
+        ),
+    ]
+    for level, option, value in options:
+        # Not every platform or socket type has every option; keepalive is a bonus.
+        with contextlib.suppress(OSError, AttributeError):
+            sock.setsockopt(level, option, value)
+
+
+def keep_needed_capabilities(client: ImapClient, capabilities: set[str]) -> None:
+    client.protocol.capabilities = {name for name in _KEPT_CAPABILITIES if name in capabilities}
 
 
 async def checked(call: Awaitable[Any], command: str, deadline_s: float) -> list[Any]:
@@ -285,8 +328,10 @@ class ImapSession:
 
             failure = uidplus_missing()
             raise NeedsAttention(failure.code, failure.message)
-        lines = await checked(self.client.list('""', '"*"'), "LIST", self.timeout)
-        junk = junk_folder(lines)
+        has_idle = "IDLE" in capabilities
+        keep_needed_capabilities(self.client, capabilities)
+        del capabilities
+        junk = junk_folder(await checked(self.client.list('""', '"*"'), "LIST", self.timeout))
         folders = [INBOX] + ([junk] if junk and junk.upper() != INBOX else [])
         for folder in folders:
             self.cursors[folder] = await load_cursor(
@@ -297,7 +342,6 @@ class ImapSession:
             await self.scan_folder(folder, select=False)
         await self.scan_folder(INBOX, select=True)
         settings = self.ctx.settings
-        has_idle = "IDLE" in capabilities
         next_slow = _now_s() + settings.junk_poll_seconds
         while not self.stopping():
             wait_s = max(0.0, next_slow - _now_s()) if len(folders) > 1 else None
@@ -319,25 +363,36 @@ class ImapSession:
                     await self.check_slow_folder(folder)
 
     async def idle(self, wait_s: float | None) -> bool:
-        """IDLE until new mail, a wake-up, `wait_s`, or the reissue deadline; True on new mail."""
+        """IDLE until new mail, a wake-up, `wait_s` or the next liveness check; True on new mail.
+
+        Ending IDLE is the liveness check: DONE must be answered within the command
+        deadline, or the connection counts as lost (TimeoutError).
+        """
         metrics = self.ctx.metrics
-        reissue = self.ctx.settings.idle_reissue_seconds
-        idle_task = await asyncio.wait_for(self.client.idle_start(timeout=reissue), self.timeout)
+        settings = self.ctx.settings
+        limit = min(settings.idle_reissue_seconds, settings.liveness_check_seconds)
+        if wait_s is not None:
+            limit = min(limit, wait_s)
+        idle_task = await asyncio.wait_for(
+            self.client.idle_start(timeout=settings.idle_reissue_seconds), self.timeout
+        )
         metrics.idle_connections.inc()
         new_mail = False
+        pushes = self.client.protocol.idle_queue
         try:
-            while True:
-                try:
-                    push = await self.client.wait_server_push(
-                        timeout=wait_s if wait_s is not None else reissue + 60
-                    )
-                except TimeoutError:
-                    break
-                if push is WAKE or push == aioimaplib.STOP_WAIT_SERVER_PUSH:
-                    break
-                if any(isinstance(x, bytes) and (b"EXISTS" in x or b"RECENT" in x) for x in push):
-                    new_mail = True
-                    break
+            # asyncio.timeout rather than wait_for: no extra task per idle connection.
+            async with asyncio.timeout(limit):
+                while True:
+                    push = await pushes.get()
+                    if push is WAKE or push == aioimaplib.STOP_WAIT_SERVER_PUSH:
+                        break
+                    if any(
+                        isinstance(x, bytes) and (b"EXISTS" in x or b"RECENT" in x) for x in push
+                    ):
+                        new_mail = True
+                        break
+        except TimeoutError:
+            pass
         finally:
             metrics.idle_connections.dec()
             if not self.lost and self.client.has_pending_idle():
@@ -501,7 +556,7 @@ async def delete_imap_message(
     client = await connect_and_login(ctx, mailbox)
     timeout = ctx.settings.connect_timeout_seconds
     try:
-        await imap_capabilities(client)
+        await imap_capabilities(client)  # after LOGIN: aioimaplib's UID EXPUNGE checks UIDPLUS
         lines = await checked(client.select(quote_mailbox(folder)), "SELECT", timeout)
         if status_numbers(lines).get("UIDVALIDITY") != uidvalidity:
             return False

@@ -14,6 +14,13 @@ class WatcherMetrics:
             "Mailboxes whose lease this replica holds.",
             registry=registry,
         )
+        self.mailboxes = Gauge(
+            "mailroom_watcher_mailboxes",
+            "Mailboxes this replica watches, by the state of their watch "
+            "(connecting, connected, degraded, auth_failed, needs_attention).",
+            ["state"],
+            registry=registry,
+        )
         self.leases_taken_over = Counter(
             "mailroom_watcher_leases_taken_over_total",
             "Leases taken from a replica that stopped renewing them.",

@@ -52,6 +52,23 @@ class WatcherSettings(CommonSettings):
         ),
         description="IDLE is ended and started again before RFC 2177's 29-minute limit.",
     )
+    liveness_check_seconds: float = Field(
+        240.0,
+        gt=0,
+        validation_alias=AliasChoices(
+            "MAILROOM_WATCHER_LIVENESS_CHECK_SECONDS", "liveness_check_seconds"
+        ),
+        description="IDLE is ended and restarted this often: a round trip that finds a server "
+        "that keeps the connection but stopped answering (within this plus the timeout).",
+    )
+    keepalive_seconds: float = Field(
+        30.0,
+        ge=1,
+        le=3600,
+        validation_alias=AliasChoices("MAILROOM_WATCHER_KEEPALIVE_SECONDS", "keepalive_seconds"),
+        description="TCP keepalive starts probing after this much silence; a peer gone from "
+        "the network is noticed 30 s later.",
+    )
     junk_poll_seconds: float = Field(
         120.0,
         gt=0,

@@ -36,6 +36,9 @@ from mailroom.watcher.report import MailboxRef
 
 log = logging.getLogger(__name__)
 
+# What a watch can be doing, for the `mailroom_watcher_mailboxes{state}` gauge.
+WATCH_STATES = ("connecting", "connected", "degraded", "auth_failed", "needs_attention")
+
 # Failures that mean "try again later" (the server, the network), never the user's fault.
 TRANSIENT = (
     OSError,
@@ -76,11 +79,12 @@ def backoff_seconds(failures: int, low: float, high: float) -> float:
 class MailboxWatch:
     """Keeps one mailbox watched until stopped."""
 
-    __slots__ = ("_session", "_stopping", "_wake", "ctx", "mailbox_id", "task")
+    __slots__ = ("_session", "_stopping", "_wake", "ctx", "mailbox_id", "state", "task")
 
     def __init__(self, ctx: WatchContext, mailbox_id: str) -> None:
         self.ctx = ctx
         self.mailbox_id = mailbox_id
+        self.state = "connecting"
         self._stopping = False
         self._wake = asyncio.Event()
         self._session: ImapSession | None = None
@@ -109,14 +113,20 @@ class MailboxWatch:
             if mailbox is None or mailbox.incoming is None or mailbox.state == "disabled":
                 await self._wake.wait()  # the heartbeat releases the lease and stops us
                 return
+            # The record is not kept in this frame while the watch runs: per-mailbox memory
+            # is the connection and the cursors, not the settings.
+            watch = self._watch(mailbox)
+            del mailbox
             try:
-                await self._watch(mailbox)
+                await watch
                 failures = 0
             except CredentialsRejected as exc:
+                self.state = "auth_failed"
                 ctx.metrics.reconnects.labels("auth_failed").inc()
                 await self._failed(exc.code, str(exc), credentials_rejected=True)
                 await self._pause(ctx.settings.auth_retry_seconds)
             except NeedsAttention as exc:
+                self.state = "needs_attention"
                 ctx.metrics.reconnects.labels(exc.code).inc()
                 await self._failed(exc.code, str(exc), needs_attention=True)
                 await self._pause(ctx.settings.auth_retry_seconds)
@@ -124,6 +134,7 @@ class MailboxWatch:
                 if self._stopping:
                     return
                 failures += 1
+                self.state = "degraded"
                 code = failure_code(exc)
                 ctx.metrics.reconnects.labels(code).inc()
                 log.warning(
@@ -155,6 +166,7 @@ class MailboxWatch:
             await close_imap(client)
 
     async def _connected(self, mailbox: MailboxRecord) -> None:
+        self.state = "connected"
         if mailbox.state != "connected" or mailbox.last_error_code:
             await record_success(self.ctx.store, self.ctx.bus, mailbox)
 
@@ -256,6 +268,11 @@ class Watcher:
                 },
             )
         metrics.mailboxes_owned.set(len(self.watches))
+        by_state = dict.fromkeys(WATCH_STATES, 0)
+        for watch in self.watches.values():
+            by_state[watch.state] = by_state.get(watch.state, 0) + 1
+        for state, count in by_state.items():
+            metrics.mailboxes.labels(state).set(count)
 
     async def restart(self, mailbox_id: str) -> bool:
         """Restart a watch this replica runs (settings changed); False if it runs elsewhere."""
