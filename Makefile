@@ -15,6 +15,9 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[dev]"
+	@# Editable installs are not byte-compiled; short-lived commands such as
+	@# `mailroom bounce classify` would otherwise recompile every module on each run.
+	$(BIN)/python -m compileall -q shared services
 	@touch $(STAMP)
 
 up: install

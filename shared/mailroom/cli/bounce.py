@@ -7,16 +7,18 @@ The output shape is fixed: evaluation tools read it.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
-from collections.abc import Sequence
 
 from mailroom.bounce.classifier import Classification, classify_message
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Sequence
     from typing import Any, TextIO
+
+_DETAILS_OPTION = "--json-details"
 
 
 def result_lines(path: str, result: Classification, details: bool = False) -> list[dict[str, Any]]:
@@ -61,9 +63,30 @@ def classify_files(paths: Sequence[str], out: TextIO, err: TextIO, details: bool
             print(f"{path}: cannot read: {exc.strerror or exc}", file=err)
             status = 1
             continue
-        for line in result_lines(path, classify_message(raw), details):
-            out.write(json.dumps(line, ensure_ascii=False) + "\n")
+        lines = result_lines(path, classify_message(raw), details)
+        out.write("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines))
     return status
+
+
+def classify_without_parser(arguments: Sequence[str]) -> int | None:
+    """`bounce classify` straight from its arguments, for `mailroom.cli.main`'s quick path.
+
+    Takes the plain form (files, with `--json-details` before or after them) and
+    returns the exit status; returns None for anything else (help, other or
+    abbreviated options, `--`, no file), which the full parser then handles with
+    its usual messages.
+    """
+    files = list(arguments)
+    details = False
+    while files and files[0] == _DETAILS_OPTION:
+        files.pop(0)
+        details = True
+    while files and files[-1] == _DETAILS_OPTION:
+        files.pop()
+        details = True
+    if not files or any(name.startswith("-") for name in files):
+        return None
+    return classify_files(files, sys.stdout, sys.stderr, details)
 
 
 def _classify_command(args: argparse.Namespace) -> int:
@@ -79,6 +102,8 @@ def _bounce_help(parser: argparse.ArgumentParser) -> Any:
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    import argparse
+
     # `mailroom bounce` may already exist (it runs the bounce service); the tools
     # become its sub-commands and `mailroom bounce` alone keeps its meaning.
     parser = subparsers.choices.get("bounce")
@@ -94,7 +119,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     classify.add_argument("files", nargs="+", metavar="FILE", help="raw message files")
     classify.add_argument(
-        "--json-details",
+        _DETAILS_OPTION,
         action="store_true",
         help="add diagnostic, remote MTA, action, SMTP code and original Message-ID",
     )

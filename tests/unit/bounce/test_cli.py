@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from mailroom.cli import bounce, services
+from mailroom.cli.main import main
 
 from . import samples
 
@@ -80,3 +83,69 @@ def test_unreadable_file_is_reported_and_the_rest_still_run(
     assert status == 1
     assert str(missing) in err
     assert [line["recipient"] for line in lines] == ["nobody@receiver.test"]
+
+
+def _sample_files(tmp_path: Path) -> list[str]:
+    paths = []
+    for name in ("POSTFIX_DSN", "EXIM_TEXT", "OUT_OF_OFFICE", "GARBLED_MIME"):
+        path = tmp_path / f"{name.lower()}.eml"
+        path.write_bytes(getattr(samples, name))
+        paths.append(str(path))
+    return paths
+
+
+@pytest.mark.parametrize(
+    "options",
+    [([], []), (["--json-details"], []), ([], ["--json-details"])],
+    ids=["plain", "details-first", "details-last"],
+)
+def test_the_quick_path_prints_what_the_parser_path_prints(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    options: tuple[list[str], list[str]],
+) -> None:
+    before, after = options
+    arguments = [*before, *_sample_files(tmp_path), *after]
+    args = _parser().parse_args(["bounce", "classify", *arguments])
+    parser_status = args.handler(args)
+    parser_output = capsys.readouterr().out
+
+    quick_status = bounce.classify_without_parser(arguments)
+
+    assert quick_status == parser_status == 0
+    assert capsys.readouterr().out == parser_output
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [[], ["-h"], ["--help"], ["--json"], ["--", "a.eml"], ["a.eml", "--json-details", "b.eml"]],
+)
+def test_the_quick_path_leaves_everything_else_to_the_parser(arguments: list[str]) -> None:
+    assert bounce.classify_without_parser(arguments) is None
+
+
+def test_main_classifies_without_building_the_parser(tmp_path: Path) -> None:
+    script = (
+        "import sys\n"
+        "from mailroom.cli.main import main\n"
+        "status = main(['bounce', 'classify', *sys.argv[1:]])\n"
+        "print('argparse' in sys.modules, status, file=sys.stderr)\n"
+    )
+    paths = _sample_files(tmp_path)
+
+    done = subprocess.run(
+        [sys.executable, "-c", script, *paths], capture_output=True, text=True, check=True
+    )
+
+    assert done.stderr.split() == ["False", "0"]
+    assert [json.loads(line)["file"] for line in done.stdout.splitlines()][-1] == paths[-1]
+
+
+def test_main_still_reports_usage_errors_through_the_parser(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["bounce", "classify", "--no-such-option", "a.eml"])
+
+    assert exit_info.value.code == 2
+    assert "unrecognized arguments" in capsys.readouterr().err

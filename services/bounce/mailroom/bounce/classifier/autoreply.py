@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import re
-
 from mailroom.bounce.classifier.mime import Headers
+from mailroom.bounce.classifier.patterns import LazyPattern
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Final
 
-_VACATION_SUBJECT: Final = re.compile(
+# Searched in the lower-cased subject.
+_VACATION_SUBJECT: Final = LazyPattern(
     r"auto(?:matic|matische)?[ -]?(?:reply|response|antwort|respuesta|r[ée]ponse)|"
     r"out of (?:the )?office|"
-    r"\bvacation\b|\bon leave\b|\babsen(?:ce|t)\b|abwesen|autoreply|\bOOO\b|congés|ausencia",
-    re.I,
+    r"\bvacation\b|\bon leave\b|\babsen(?:ce|t)\b|abwesen|autoreply|\booo\b|congés|ausencia"
 )
 _AUTO_HEADERS: Final = ("x-autoreply", "x-autorespond", "x-autoresponder", "x-mail-autoreply")
 
@@ -37,4 +36,4 @@ def is_auto_reply(msg: Headers, subject: str) -> bool:
     precedence = str(msg.get("Precedence", "")).strip().lower()
     if precedence == "auto_reply":
         return True
-    return bool(_VACATION_SUBJECT.search(subject))
+    return bool(_VACATION_SUBJECT.search(subject.lower()))

@@ -13,6 +13,7 @@ from mailroom.bounce.classifier.mime import (
     read_message,
 )
 from mailroom.bounce.classifier.model import BouncedRecipient, Classification
+from mailroom.bounce.classifier.patterns import AnyWording, LazyPattern
 from mailroom.bounce.classifier.reasons import (
     decide_reason,
     find_reply_code,
@@ -25,48 +26,86 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Final
 
-_BOUNCE_SUBJECT: Final = re.compile(
-    r"undeliver|undelivered|delivery (?:status notification|fail|failure|problem|report|"
-    r"notification)|"
-    r"failure notice|returned mail|returned to sender|mail delivery (?:failed|failure|system)|"
-    r"could not (?:be )?deliver|non[- ]?(?:remis|recapitabile|delivery)|unzustellbar|"
-    r"nicht zustellbar|delivery has failed|message not delivered|rejected|"
-    r"warning: could not send|mail failure|échec de la remise|error sending|returned message|"
-    r"nondeliverable|delayed mail|delivery delayed|mail system error",
-    re.I,
+# Subject, sender, body and command patterns are written in lower case and
+# searched in lower-cased text.
+_BOUNCE_SUBJECT: Final = AnyWording(
+    "undeliver",
+    r"delivery (?:status notification|fail|failure|problem|report|notification)",
+    "failure notice",
+    "returned mail",
+    "returned to sender",
+    r"mail delivery (?:failed|failure|system)",
+    r"could not (?:be )?deliver",
+    r"non[- ]?(?:remis|recapitabile|delivery)",
+    "unzustellbar",
+    "nicht zustellbar",
+    "delivery has failed",
+    "message not delivered",
+    "rejected",
+    "warning: could not send",
+    "mail failure",
+    "échec de la remise",
+    "error sending",
+    "returned message",
+    "nondeliverable",
+    "delayed mail",
+    "delivery delayed",
+    "mail system error",
 )
-_DAEMON_SENDER: Final = re.compile(
-    r"mailer-daemon|postmaster|mail delivery|mail-daemon|mailerdaemon|\bmdaemon\b|"
-    r"delivery subsystem|system administrator|microsoftexchange|bounce",
-    re.I,
+_DAEMON_SENDER: Final = AnyWording(
+    "mailer-daemon",
+    "postmaster",
+    "mail delivery",
+    "mail-daemon",
+    "mailerdaemon",
+    r"\bmdaemon\b",
+    "delivery subsystem",
+    "system administrator",
+    "microsoftexchange",
+    "bounce",
 )
-_FAILURE_BODY: Final = re.compile(
-    r"could not be delivered|couldn't be delivered|wasn't able to deliver|unable to deliver|"
-    r"delivery (?:has )?failed|following (?:address|recipient)|did not reach|permanent (?:error|"
-    r"failure)|"
-    r"undeliverable|not be delivered|delivery to the following|error delivering",
-    re.I,
+_FAILURE_BODY: Final = AnyWording(
+    "could not be delivered",
+    "couldn't be delivered",
+    "wasn't able to deliver",
+    "unable to deliver",
+    r"delivery (?:has )?failed",
+    r"following (?:address|recipient)",
+    "did not reach",
+    r"permanent (?:error|failure)",
+    "undeliverable",
+    "not be delivered",
+    "delivery to the following",
+    "error delivering",
 )
-_MESSAGE_ID: Final = re.compile(r"<[^<>\s]+>")
-_COMMAND: Final = re.compile(
+_MESSAGE_ID: Final = LazyPattern(r"<[^<>\s]+>")
+_COMMAND: Final = LazyPattern(
     r"(?:in reply to (?:end of )?|after (?:end of )?|did not like our (?:final )?|"
     r"smtp command:?\s+)"
-    r"(data|rcpt to|rcpt|mail from)\b|for (text|data) command",
-    re.I,
+    r"(data|rcpt to|rcpt|mail from)\b|for (text|data) command"
 )
 # The receiving server refused the connection itself, before any mail command.
-_CONNECTION_STAGE: Final = re.compile(
+_CONNECTION_STAGE: Final = LazyPattern(
     r"after initial connection|refused to talk to me|in reply to (?:the )?(?:initial )?greeting|"
-    r"(?:in reply to|after) (?:helo|ehlo)\b",
-    re.I,
+    r"(?:in reply to|after) (?:helo|ehlo)\b"
 )
-_TRANSCRIPT: Final = re.compile(
-    r"^\s*(?:>>>|sent <<<)\s*(data|rcpt|mail)|^\s*(?:<<<|received >>>)\s*[45]\d\d", re.I | re.M
+# Words every match of the two patterns above contains (in lower case), so that
+# most diagnostics, which name no command, skip both searches.
+_COMMAND_WORDS: Final = ("reply to", "after ", "did not like", "command")
+_CONNECTION_WORDS: Final = ("reply to", "after ", "to talk")
+_TRANSCRIPT: Final = LazyPattern(
+    r"^\s*(?:>>>|sent <<<)\s*(data|rcpt|mail)|^\s*(?:<<<|received >>>)\s*[45]\d\d", re.M
 )
-_QUOTED_TO: Final = re.compile(r"^To:[ \t]*(.+)$", re.M | re.I)
-_SES_SUBJECT: Final = re.compile(r"aws notification|amazon ses", re.I)
-_CJK_FAILURE: Final = re.compile(
-    "エラー|不達|送信できませんでした|配信できませんでした|届きませんでした|退信|退回"
+_QUOTED_TO: Final = LazyPattern(r"^To:[ \t]*(.+)$", re.M | re.I)
+_SES_SUBJECT: Final = LazyPattern(r"aws notification|amazon ses", re.I)
+_CJK_FAILURE: Final = AnyWording(
+    "エラー",
+    "不達",
+    "送信できませんでした",
+    "配信できませんでした",
+    "届きませんでした",
+    "退信",
+    "退回",
 )
 
 
@@ -201,37 +240,46 @@ def smtp_command(text: str) -> str | None:
     `CONN` stands for a refusal of the connection itself (greeting, HELO/EHLO).
     """
     command = None
-    for match in _TRANSCRIPT.finditer(text):
-        if match.group(1):
-            command = match.group(1)
-        elif command is not None:
-            break
+    text = text.lower()
+    if ">>>" in text or "<<<" in text:
+        for match in _TRANSCRIPT.finditer(text):
+            if match.group(1):
+                command = match.group(1)
+            elif command is not None:
+                break
     if command is None:
-        found = _COMMAND.search(text)
+        found = _COMMAND.search(text) if _mentions(text, _COMMAND_WORDS) else None
         command = (found.group(1) or found.group(2)) if found else None
-    if command is None:
-        return "CONN" if _CONNECTION_STAGE.search(text) else None
+        if command is None:
+            connection = _mentions(text, _CONNECTION_WORDS) and _CONNECTION_STAGE.search(text)
+            return "CONN" if connection else None
     word = command.split()[0].upper()
     return "DATA" if word == "TEXT" else word
 
 
+def _mentions(lowered: str, words: tuple[str, ...]) -> bool:
+    return any(word in lowered for word in words)
+
+
 def _looks_like_bounce(msg: Headers, subject: str, body: str) -> bool:
-    sender = header_text(msg, "From")
     if "X-Failed-Recipients" in msg:
         return True
-    if _DAEMON_SENDER.search(sender) and (
-        _BOUNCE_SUBJECT.search(subject)
-        or _FAILURE_BODY.search(body)
-        or _TRANSCRIPT.search(body)
-        or _CJK_FAILURE.search(subject)
+    sender = header_text(msg, "From").lower()
+    bounce_subject = _BOUNCE_SUBJECT.found_in(subject.lower())
+    body_lower = body.lower()
+    if _DAEMON_SENDER.found_in(sender) and (
+        bounce_subject
+        or _FAILURE_BODY.found_in(body_lower)
+        or (("<<<" in body or ">>>" in body) and _TRANSCRIPT.search(body_lower))
+        or _CJK_FAILURE.found_in(subject)
     ):
         return True
-    if _CJK_FAILURE.search(subject) and _CJK_FAILURE.search(body[:5000]):
+    if _CJK_FAILURE.found_in(subject) and _CJK_FAILURE.found_in(body[:5000]):
         return True
     return_path = str(msg.get("Return-Path", "")).strip()
-    if return_path in ("<>", "") and _BOUNCE_SUBJECT.search(subject):
+    if return_path in ("<>", "") and bounce_subject:
         return True
-    return bool(_BOUNCE_SUBJECT.search(subject) and _FAILURE_BODY.search(body[:20000]))
+    return bounce_subject and _FAILURE_BODY.found_in(body_lower[:20000])
 
 
 def _original_message_id(read: ReadMessage) -> str | None:
@@ -244,6 +292,8 @@ def _original_message_id(read: ReadMessage) -> str | None:
     for text in read.texts:
         section = vendors.error_section(text)
         tail = text[len(section) :]
+        if "message-id:" not in tail.lower():
+            continue
         for line in tail.splitlines():
             if line[:11].lower() == "message-id:":
                 match = _MESSAGE_ID.search(line)
@@ -252,7 +302,7 @@ def _original_message_id(read: ReadMessage) -> str | None:
     return None
 
 
-_RELAY_SUMMARY: Final = re.compile(
+_RELAY_SUMMARY: Final = LazyPattern(
     r"\s*[245]\.\d{1,3}\.\d{1,3}\s+-\s+[A-Za-z ]{0,60}?(?=[245]\d\d[ -]|$)"
 )
 
@@ -273,7 +323,7 @@ def _diagnostic_status(diagnostic: str) -> str | None:
     return find_status(diagnostic)
 
 
-_CONTINUATION: Final = re.compile(r"(?<=\s)[245]\d\d[ -](?:[245]\.\d{1,3}\.\d{1,3}\s+)?")
+_CONTINUATION: Final = LazyPattern(r"(?<=\s)[245]\d\d[ -](?:[245]\.\d{1,3}\.\d{1,3}\s+)?")
 
 
 def _join_reply_lines(text: str) -> str:

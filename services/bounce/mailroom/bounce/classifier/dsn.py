@@ -5,16 +5,17 @@ from __future__ import annotations
 import re
 
 from mailroom.bounce.classifier.mime import _header_blocks
+from mailroom.bounce.classifier.patterns import LazyPattern, lowered
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Final
 
-_FIELD_START: Final = re.compile(
-    r"^(?:reporting-mta|final-recipient|original-recipient)[ \t]*:", re.I | re.M
+_FIELD_START: Final = LazyPattern(
+    r"^(?:reporting-mta|final-recipient|original-recipient)[ \t]*:", re.M
 )
-_TYPED_VALUE: Final = re.compile(r"^\s*[a-z0-9-]+\s*;\s*", re.I)
-_STATUS_VALUE: Final = re.compile(r"([245])\.(\d{1,3})\.(\d{1,3})")
+_TYPED_VALUE: Final = LazyPattern(r"^\s*[A-Za-z0-9-]+\s*;\s*")
+_STATUS_VALUE: Final = LazyPattern(r"([245])\.(\d{1,3})\.(\d{1,3})")
 
 
 class DsnRecord:
@@ -98,7 +99,7 @@ def records_from_blocks(blocks: list[list[tuple[str, str]]]) -> list[DsnRecord]:
 
 def records_from_text(text: str) -> list[DsnRecord]:
     """DSN fields found in plain text: broken MIME, or a report pasted into the body."""
-    match = _FIELD_START.search(text)
+    match = _FIELD_START.search(lowered(text))
     if match is None:
         return []
     return records_from_blocks(_header_blocks(text[match.start() :]))

@@ -12,6 +12,8 @@ from __future__ import annotations
 import binascii
 import re
 
+from mailroom.bounce.classifier.patterns import LazyPattern
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Final
@@ -21,12 +23,18 @@ MAX_PARTS: Final = 64
 MAX_DEPTH: Final = 8
 MAX_TEXT_CHARS: Final = 200_000
 
-_TAGS: Final = re.compile(r"<(?:style|script)[^>]*>.*?</(?:style|script)>|<[^>]+>", re.S | re.I)
+_TAGS: Final = LazyPattern(r"<(?:style|script)[^>]*>.*?</(?:style|script)>|<[^>]+>", re.S | re.I)
 _ENTITIES: Final = {"&nbsp;": " ", "&lt;": "<", "&gt;": ">", "&amp;": "&", "&quot;": '"'}
-_ENTITY_RE: Final = re.compile(r"&(?:nbsp|lt|gt|amp|quot);")
-_BR: Final = re.compile(r"<\s*(?:br|/p|/div|/tr|/li|/h\d)\b[^>]*>", re.I)
-_PARAM: Final = re.compile(r';\s*([A-Za-z0-9*_.-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"?|([^;\s]*))')
-_ADDRESS: Final = re.compile(r"[^\s<>()\[\],;:\"']+@[A-Za-z0-9][A-Za-z0-9.-]*[A-Za-z0-9]")
+_ENTITY_RE: Final = LazyPattern(r"&(?:nbsp|lt|gt|amp|quot);")
+_BR: Final = LazyPattern(r"<\s*(?:br|/p|/div|/tr|/li|/h\d)\b[^>]*>", re.I)
+_PARAM: Final = LazyPattern(
+    r';\s*([A-Za-z0-9*_.-]+)\s*=\s*(?:"([^"\\]*(?:\\.[^"\\]*)*)"?|([^;\s]*))'
+)
+_BASE64_ALPHABET: Final = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+_NOT_BASE64: Final = bytes(byte for byte in range(256) if byte not in _BASE64_ALPHABET)
+_ENCODED_WORD: Final = LazyPattern(r"=\?([^?]*?)\?([qQbB])\?(.*?)\?=")
+_QP_ESCAPE: Final = LazyPattern(r"=[a-fA-F0-9]{2}")
+_ADDRESS: Final = LazyPattern(r"[^\s<>()\[\],;:\"']+@[A-Za-z0-9][A-Za-z0-9.-]*[A-Za-z0-9]")
 
 
 class Headers:
@@ -36,18 +44,22 @@ class Headers:
     decodes them for display and matching.
     """
 
-    __slots__ = ("fields",)
+    __slots__ = ("_first", "fields")
 
     def __init__(self, fields: list[tuple[str, str]]) -> None:
         self.fields = fields
+        self._first: dict[str, str] | None = None
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """The first value of the field `name`, or `default`."""
-        wanted = name.lower()
-        for key, value in self.fields:
-            if key.lower() == wanted:
-                return value
-        return default
+        first = self._first
+        if first is None:
+            # built on the first lookup: the classifier asks each header block many times
+            first = {}
+            for key, value in self.fields:
+                first.setdefault(key.lower(), value)
+            self._first = first
+        return first.get(name.lower(), default)
 
     def get_all(self, name: str) -> list[str]:
         """Every value of the field `name`, in order."""
@@ -68,6 +80,8 @@ class Headers:
         if not value or ";" not in value:
             return None
         wanted = name.lower()
+        if wanted not in value.lower():
+            return None
         for match in _PARAM.finditer(value):
             if match.group(1).lower() == wanted:
                 found = match.group(2) if match.group(2) is not None else match.group(3)
@@ -119,21 +133,57 @@ def header_text(headers: Headers, name: str) -> str:
         return ""
     if not value.isascii():
         value = _decode_bytes(value.encode("latin-1", "replace"), "utf-8")
-    if "=?" not in value:
+    if "=?" not in value or _ENCODED_WORD.search(value) is None:
         return value
     try:
-        from email.header import decode_header  # only for encoded words: rare, and costly to load
-
-        pieces = decode_header(value)
-    except Exception:  # a malformed encoded word: keep the raw text
+        pieces = _encoded_word_pieces(value)
+    except (binascii.Error, ValueError):  # broken base64 in an encoded word: keep the raw text
         return value
-    out = []
-    for chunk, charset in pieces:
-        if isinstance(chunk, bytes):
-            out.append(_decode_bytes(chunk, charset or "latin-1"))
+    return "".join(_decode_bytes(chunk, charset or "latin-1") for chunk, charset in pieces)
+
+
+def _encoded_word_pieces(value: str) -> list[tuple[bytes, str | None]]:
+    """RFC 2047 encoded words as (bytes, charset) runs, read as `email.header.decode_header` does.
+
+    Written out because importing the `email` package costs more than a batch of
+    bounces takes to classify. Whitespace between two encoded words is dropped,
+    adjacent runs in one charset are joined, and text outside encoded words
+    keeps charset None.
+    """
+    words: list[tuple[str, str | None, str | None]] = []  # (text, encoding, charset)
+    for line in value.splitlines():
+        parts = _ENCODED_WORD.split(line)
+        plain = parts[0].lstrip()
+        if plain:
+            words.append((plain, None, None))
+        for index in range(1, len(parts), 4):
+            charset, encoding, encoded, plain = parts[index : index + 4]
+            words.append((encoded, encoding.lower(), charset.lower()))
+            if plain:
+                words.append((plain, None, None))
+    between = {
+        index - 1
+        for index in range(2, len(words))
+        if words[index][1] and words[index - 2][1] and words[index - 1][0].isspace()
+    }
+    words = [word for index, word in enumerate(words) if index not in between]
+
+    pieces: list[tuple[bytes, str | None]] = []
+    for text, encoding, charset in words:
+        if encoding == "q":
+            text = _QP_ESCAPE.sub(lambda m: chr(int(m.group(0)[1:], 16)), text.replace("_", " "))
+            data = text.encode("raw-unicode-escape")
+        elif encoding == "b":
+            text += "==="[: (4 - len(text) % 4) % 4]
+            data = binascii.a2b_base64(text.encode("raw-unicode-escape"))
         else:
-            out.append(chunk)
-    return "".join(out)
+            data = text.encode("raw-unicode-escape")
+        if not pieces or pieces[-1][1] != charset:
+            pieces.append((data, charset))
+        else:
+            joiner = b" " if charset is None else b""
+            pieces[-1] = (pieces[-1][0] + joiner + data, charset)
+    return pieces
 
 
 def _decode_bytes(data: bytes, charset: str) -> str:
@@ -175,30 +225,31 @@ def _header_blocks(text: str) -> list[list[tuple[str, str]]]:
 def _split_headers(text: str) -> tuple[Headers, str]:
     """Header fields up to the first blank line (or the first line that is not a field)."""
     fields: list[tuple[str, str]] = []
-    position = 0
-    length = len(text)
-    while position < length:
-        end = text.find("\n", position)
-        if end < 0:
-            end = length
-        line = text[position:end]
-        if not line.strip():
-            position = end + 1
+    # The block ends at the first empty line at the latest, so only the text before
+    # it is split into lines (all of it, at most MAX_PARSE_BYTES, when there is none).
+    blank = text.find("\n\n")
+    position = 0  # where the line being read starts
+    for line in (text if blank < 0 else text[:blank]).split("\n"):
+        if not line or line.isspace():
+            position += len(line) + 1
             break
         if line[0] in " \t":
             if fields:
                 name, value = fields[-1]
                 fields[-1] = (name, f"{value} {line.strip()}" if value else line.strip())
-            position = end + 1
+            position += len(line) + 1
             continue
         name, sep, value = line.partition(":")
         if not sep or not name or " " in name.rstrip() or len(name) > 76:
             if not fields and line.startswith("From "):
-                position = end + 1  # an mbox "From " separator line
+                position += len(line) + 1  # an mbox "From " separator line
                 continue
             break  # no blank line before the body: this line starts it
         fields.append((name.rstrip(), value.strip()))
-        position = end + 1
+        position += len(line) + 1
+    else:
+        if blank >= 0:
+            position = blank + 2  # past the empty line
     return Headers(fields), text[position:]
 
 
@@ -208,7 +259,7 @@ def _transfer_decoded(headers: Headers, body: str) -> bytes:
     raw = body.encode("latin-1", "replace")
     try:
         if encoding == "base64":
-            cleaned = re.sub(rb"[^A-Za-z0-9+/]", b"", raw)
+            cleaned = raw.translate(None, _NOT_BASE64)
             cleaned = cleaned[: len(cleaned) - len(cleaned) % 4]
             return binascii.a2b_base64(cleaned)
         if encoding == "quoted-printable":

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from mailroom.bounce.classifier.model import Kind
+from mailroom.bounce.classifier.patterns import REGEX_SYNTAX, AnyWording, LazyPattern
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -58,228 +59,696 @@ ALL_REASONS: Final = (
     "feedback",
 )
 
-# Text rules, tried in order on the lower-cased, whitespace-collapsed diagnostic.
-# Each pattern is written from how MTAs phrase the failure, not from one message.
-_TEXT_RULES: Final[list[tuple[str, str]]] = [
+# Text rules, tried in order on the lower-cased, whitespace-collapsed diagnostic:
+# (reason, keywords, wordings). Each wording is a regular expression written from
+# how MTAs phrase the failure, not from one message. Every match of a wording
+# contains one of the rule's keywords that occur in the wording's own text
+# (tests/unit/bounce checks this on the parsed pattern), so a text that holds none
+# of them cannot match and the search is skipped.
+_TEXT_RULES: Final[list[tuple[str, tuple[str, ...], tuple[str, ...]]]] = [
     # A local delivery program (pipe, procmail, maildrop) failed: not the address.
     (
         "mailererror",
-        r"command (?:died|failed|output)|pipe to \||\bprocmail: |\bmaildrop: |couldn't create|"
-        r"mailer error|unknown mailer|x-unix;|exit (?:status|code) \d|permission denied.*\|",
+        (
+            "command ",
+            "pipe to",
+            "procmail",
+            "maildrop",
+            "couldn't create",
+            "mailer",
+            "x-unix",
+            "exit ",
+            "permission denied",
+        ),
+        (
+            r"command (?:died|failed|output)",
+            r"pipe to \|",
+            r"\bprocmail: ",
+            r"\bmaildrop: ",
+            r"couldn't create",
+            r"mailer error",
+            r"unknown mailer",
+            r"x-unix;",
+            r"exit (?:status|code) \d",
+            r"permission denied.*\|",
+        ),
     ),
     (
         "notcompliantrfc",
-        r"rfc ?(?:5322|2822|822|5321|2821)(?! ?;)|not (?:rfc[- ]?)?compliant|"
-        r"(?:multiple|duplicate|missing|malformed|invalid) (?:from|to|date|message-id|subject|"
-        r"header)",
+        ("rfc", "compliant", "multiple", "duplicate", "missing", "malformed", "invalid"),
+        (
+            r"rfc ?(?:5322|2822|822|5321|2821)(?! ?;)",
+            r"not (?:rfc[- ]?)?compliant",
+            r"(?:multiple|duplicate|missing|malformed|invalid) (?:from|to|date|message-id|subject|"
+            r"header)",
+        ),
     ),
     (
         "authfailure",
-        r"\bdmarc\b|\bspf\b|\bdkim\b|sender policy framework|unauthenticated (?:e-?mail|mail)|"
-        r"domain authentication|authentication (?:check )?fail(?:ed|ure)? for (?:sender|domain)|"
-        r"\bsender domain .* authenticat",
+        ("dmarc", "spf", "dkim", "sender policy framework", "authenticat"),
+        (
+            r"\bdmarc\b",
+            r"\bspf\b",
+            r"\bdkim\b",
+            r"sender policy framework",
+            r"unauthenticated (?:e-?mail|mail)",
+            r"domain authentication",
+            r"authentication (?:check )?fail(?:ed|ure)? for (?:sender|domain)",
+            r"\bsender domain .* authenticat",
+        ),
     ),
     (
         "requireptr",
-        r"reverse (?:dns|lookup|address|hostname)|\bptr\b|rdns|"
-        r"(?:cannot|can't|could not|unable to) (?:find|resolve|verify) your (?:host ?name|ip)|"
-        r"client host .* (?:not found|unknown)|no (?:host ?name|dns) for (?:your|the client)|"
-        r"ip name lookup failed|mismatches client ip|does not match (?:your|the) (?:ip|client)|"
-        r"hostname (?:lookup|does not resolve)|not match(?:ing)? (?:the )?(?:hostname|forward)",
+        (
+            "reverse ",
+            "ptr",
+            "rdns",
+            " your ",
+            "client host",
+            " for ",
+            "ip name lookup",
+            "mismatches",
+            "not match",
+            "hostname ",
+        ),
+        (
+            r"reverse (?:dns|lookup|address|hostname)",
+            r"\bptr\b",
+            r"rdns",
+            r"(?:cannot|can't|could not|unable to) (?:find|resolve|verify) your (?:host ?name|ip)",
+            r"client host .* (?:not found|unknown)",
+            r"no (?:host ?name|dns) for (?:your|the client)",
+            r"ip name lookup failed",
+            r"mismatches client ip",
+            r"does not match (?:your|the) (?:ip|client)",
+            r"hostname (?:lookup|does not resolve)",
+            r"not match(?:ing)? (?:the )?(?:hostname|forward)",
+        ),
     ),
     (
         "norelaying",
-        r"relay(?:ing)? (?:access )?(?:denied|not (?:permitted|allowed))|not (?:permitted|"
-        r"allowed) to relay|"
-        r"(?:unable|cannot|can't|will not|we do not|does not) relay|"
-        r"relaying (?:is )?(?:prohibited|disallowed)|"
-        r"no relaying|not a gateway|open relay|not configured to relay",
+        ("relay", "not a gateway"),
+        (
+            r"relay(?:ing)? (?:access )?(?:denied|not (?:permitted|allowed))",
+            r"not (?:permitted|allowed) to relay",
+            r"(?:unable|cannot|can't|will not|we do not|does not) relay",
+            r"relaying (?:is )?(?:prohibited|disallowed)",
+            r"no relaying",
+            r"not a gateway",
+            r"open relay",
+            r"not configured to relay",
+        ),
     ),
     (
         "badreputation",
-        r"reputation|unexpected volume|user complaints|sender score|"
-        r"temporarily (?:deferred|rejected) due to",
+        ("reputation", "unexpected volume", "user complaints", "sender score", "due to"),
+        (
+            r"reputation",
+            r"unexpected volume",
+            r"user complaints",
+            r"sender score",
+            r"temporarily (?:deferred|rejected) due to",
+        ),
     ),
-    ("virusdetected", r"\bvirus|malware|infected|trojan|\bworm\b"),
+    (
+        "virusdetected",
+        ("virus", "malware", "infected", "trojan", "worm"),
+        (
+            r"\bvirus",
+            r"malware",
+            r"infected",
+            r"trojan",
+            r"\bworm\b",
+        ),
+    ),
     (
         "spamdetected",
-        r"\bspam(?!haus|cop)|unsolicited|bulk (?:e-?)?mail|junk mail|"
-        r"message (?:content )?(?:rejected|refused) as|"
-        r"\bube\b|content rejected|blacklisted (?:url|link|domain in)|uribl|surbl|"
-        r"content (?:filter|scanner) (?:rejected|refused)|classified as (?:spam|junk)|"
-        r"suspicious (?:content|message|url)|phishing|rejected due to content|score too high|"
-        r"message looks like|mailbox unavailable.*content",
+        (
+            "spam",
+            "unsolicited",
+            "bulk ",
+            "junk mail",
+            "message ",
+            "ube",
+            "content",
+            "blacklisted ",
+            "uribl",
+            "surbl",
+            "classified as",
+            "suspicious ",
+            "phishing",
+            "score too high",
+        ),
+        (
+            r"\bspam(?!haus|cop)",
+            r"unsolicited",
+            r"bulk (?:e-?)?mail",
+            r"junk mail",
+            r"message (?:content )?(?:rejected|refused) as",
+            r"\bube\b",
+            r"content rejected",
+            r"blacklisted (?:url|link|domain in)",
+            r"uribl",
+            r"surbl",
+            r"content (?:filter|scanner) (?:rejected|refused)",
+            r"classified as (?:spam|junk)",
+            r"suspicious (?:content|message|url)",
+            r"phishing",
+            r"rejected due to content",
+            r"score too high",
+            r"message looks like",
+            r"mailbox unavailable.*content",
+        ),
     ),
     (
         "toomanyconn",
-        r"connection rate limit|too many (?:concurrent |simultaneous |open )?(?:connections|"
-        r"sessions|smtp sessions)|"
-        r"connection limit|(?:concurrent|simultaneous) connections",
+        ("connection", "too many "),
+        (
+            r"connection rate limit",
+            r"too many (?:concurrent |simultaneous |open )?(?:connections|sessions|smtp sessions)",
+            r"connection limit",
+            r"(?:concurrent|simultaneous) connections",
+        ),
     ),
     (
         "speeding",
-        r"rate limit|ratelimit|too many (?:messages|mails|emails|recipients this|sends)|"
-        r"sending rate|receiving mail at a rate|exceeded (?:the )?(?:rate|sending)|throttl|"
-        r"too fast|message rate",
+        ("rate", "too many ", "exceeded ", "throttl", "too fast"),
+        (
+            r"rate limit",
+            r"ratelimit",
+            r"too many (?:messages|mails|emails|recipients this|sends)",
+            r"sending rate",
+            r"receiving mail at a rate",
+            r"exceeded (?:the )?(?:rate|sending)",
+            r"throttl",
+            r"too fast",
+            r"message rate",
+        ),
     ),
     (
         "hasmoved",
-        r"has moved|(?:address|mailbox|user) (?:has )?(?:changed|relocated|moved)|"
-        r"no longer (?:valid at|at this address)|forwarding address|new address is",
+        ("moved", "changed", "relocated", "no longer ", "forwarding address", "new address is"),
+        (
+            r"has moved",
+            r"(?:address|mailbox|user) (?:has )?(?:changed|relocated|moved)",
+            r"no longer (?:valid at|at this address)",
+            r"forwarding address",
+            r"new address is",
+        ),
     ),
     (
         "notaccept",
-        r"does not accept (?:e-?)?mail|not accepting (?:any )?(?:e-?)?mail|accepts no mail|null mx|"
-        r"no mx (?:record|host)|has no mx|domain .* does not receive mail|"
-        r"mx (?:record )?(?:lookup )?failed",
+        ("accept", "null mx", "has no mx", "mx ", "does not receive mail"),
+        (
+            r"does not accept (?:e-?)?mail",
+            r"not accepting (?:any )?(?:e-?)?mail",
+            r"accepts no mail",
+            r"null mx",
+            r"no mx (?:record|host)",
+            r"has no mx",
+            r"domain .* does not receive mail",
+            r"mx (?:record )?(?:lookup )?failed",
+        ),
     ),
     (
         "mesgtoobig",
-        r"(?:message|mail|email) (?:is )?too (?:large|big)|message size (?:exceeds|limit)|"
-        r"size (?:limit )?exceeded|exceeds (?:the )?(?:maximum )?(?:message )?size|"
-        r"message (?:length|file) (?:exceeds|too)|larger than (?:the )?(?:maximum|allowed)",
+        ("too ", "size", "length", "file", "larger than"),
+        (
+            r"(?:message|mail|email) (?:is )?too (?:large|big)",
+            r"message size (?:exceeds|limit)",
+            r"size (?:limit )?exceeded",
+            r"exceeds (?:the )?(?:maximum )?(?:message )?size",
+            r"message (?:length|file) (?:exceeds|too)",
+            r"larger than (?:the )?(?:maximum|allowed)",
+        ),
     ),
     (
         "mailboxfull",
-        r"mailbox (?:is )?full|(?:mail ?box|inbox|account|user|disk|storage) (?:is )?over ?quota|"
-        r"quota (?:exceeded|exceed|full|violation)|exceed(?:ed|s)? (?:the |its |his |her |their )?"
-        r"(?:storage|quota|mailbox)|over (?:the )?quota|mailbox (?:size|storage) limit|"
-        r"insufficient (?:user )?(?:storage|space)|full mailbox|too much mail|mail ?box full|"
-        r"not enough (?:storage|space)|no space left in",
+        (
+            "full",
+            "quota",
+            "exceed",
+            "limit",
+            "insufficient",
+            "too much mail",
+            "not enough",
+            "no space left",
+        ),
+        (
+            r"mailbox (?:is )?full",
+            r"(?:mail ?box|inbox|account|user|disk|storage) (?:is )?over ?quota",
+            r"quota (?:exceeded|exceed|full|violation)",
+            r"exceed(?:ed|s)? (?:the |its |his |her |their )?(?:storage|quota|mailbox)",
+            r"over (?:the )?quota",
+            r"mailbox (?:size|storage) limit",
+            r"insufficient (?:user )?(?:storage|space)",
+            r"full mailbox",
+            r"too much mail",
+            r"mail ?box full",
+            r"not enough (?:storage|space)",
+            r"no space left in",
+        ),
     ),
     (
         "systemfull",
-        r"insufficient system (?:storage|resources)|(?:disk|file ?system|"
-        r"system storage) (?:is )?full|"
-        r"out of (?:disk|storage)|no space left on device",
+        ("insufficient system", "full", "out of ", "no space left"),
+        (
+            r"insufficient system (?:storage|resources)",
+            r"(?:disk|file ?system|system storage) (?:is )?full",
+            r"out of (?:disk|storage)",
+            r"no space left on device",
+        ),
     ),
     (
         "suspend",
-        r"(?:account|mailbox|user|address) (?:has been |is |was )?(?:temporarily )?"
-        r"(?:disabled|suspended|inactive|deactivated|locked|blocked by admin|frozen|not active|"
-        r"expired)|"
-        r"inactive (?:account|mailbox|user)|suspended (?:account|mailbox)|"
-        r"disabled (?:account|mailbox|recipient)|extended inactivity|mailbox is not active",
+        ("disabled", "suspend", "activ", "locked", "blocked by admin", "frozen", "expired"),
+        (
+            r"(?:account|mailbox|user|address) (?:has been |is |"
+            r"was )?(?:temporarily )?(?:disabled|suspended|inactive|deactivated|locked|"
+            r"blocked by admin|frozen|not active|expired)",
+            r"inactive (?:account|mailbox|user)",
+            r"suspended (?:account|mailbox)",
+            r"disabled (?:account|mailbox|recipient)",
+            r"extended inactivity",
+            r"mailbox is not active",
+        ),
     ),
     (
         "rejected",
-        r"sender (?:address )?(?:rejected|refused|denied|blocked|not allowed|verify failed)|"
-        r"(?:domain|address) of sender|sender (?:domain|address) (?:must|does not|is invalid|"
-        r"unknown)|"
-        r"mail from .* (?:rejected|refused|denied)|invalid sender|bad sender|from address rejected|"
-        r"not (?:allowed|authorized|permitted) to (?:post|send)|your envelope sender|"
-        r"sender is (?:not|black)|rejected (?:your|the) sender|from:? domain (?:is )?invalid",
+        ("send", "post", "mail from", "from address rejected", "invalid"),
+        (
+            r"sender (?:address )?(?:rejected|refused|denied|blocked|not allowed|verify failed)",
+            r"(?:domain|address) of sender",
+            r"sender (?:domain|address) (?:must|does not|is invalid|unknown)",
+            r"mail from .* (?:rejected|refused|denied)",
+            r"invalid sender",
+            r"bad sender",
+            r"from address rejected",
+            r"not (?:allowed|authorized|permitted) to (?:post|send)",
+            r"your envelope sender",
+            r"sender is (?:not|black)",
+            r"rejected (?:your|the) sender",
+            r"from:? domain (?:is )?invalid",
+        ),
     ),
     (
         "hostunknown",
-        r"host (?:or domain name )?not found|(?:couldn't|could not|cannot|can't|"
-        r"unable to) find any host|"
-        r"no such (?:domain|host)|unknown (?:host|domain)|domain (?:name )?(?:not found|"
-        r"does not exist|"
-        r"doesn't exist|is invalid)|name service error|nxdomain|unrouteable (?:mail )?domain|"
-        r"unroutable domain|host unknown|bad destination (?:host|system)|invalid domain",
+        (
+            "not found",
+            "find any host",
+            "no such",
+            "unknown",
+            "domain",
+            "name service error",
+            "bad destination",
+        ),
+        (
+            r"host (?:or domain name )?not found",
+            r"(?:couldn't|could not|cannot|can't|unable to) find any host",
+            r"no such (?:domain|host)",
+            r"unknown (?:host|domain)",
+            r"domain (?:name )?(?:not found|does not exist|doesn't exist|is invalid)",
+            r"name service error",
+            r"nxdomain",
+            r"unrouteable (?:mail )?domain",
+            r"unroutable domain",
+            r"host unknown",
+            r"bad destination (?:host|system)",
+            r"invalid domain",
+        ),
     ),
     (
         "userunknown",
-        r"(?:user|recipient|mailbox|address|account|addressee|local part|local-part) "
-        r"(?:is )?(?:unknown|not found|not exist|does not exist|doesn't exist|does not exists|"
-        r"invalid|not valid|unavailable|not recognized|not listed|nonexistent|non-existent|"
-        r"disabled)|"
-        r"unknown (?:user|recipient|mailbox|address|local ?part|account)|"
-        r"no such (?:user|mailbox|recipient|address|account|local user|person)|"
-        r"(?:invalid|bad|unknown|non-?existent) (?:recipient|mailbox|address|user|account|"
-        r"destination mailbox)|"
-        r"no mailbox (?:here|by that name|found)|not (?:a )?(?:valid|known) (?:user|recipient|"
-        r"mailbox)|"
-        r"user doesn't have .* account|does not have an? (?:e-?mail )?account|"
-        r"(?:account|mailbox|user|address) (?:that you tried to reach )?(?:does not|doesn't) exist|"
-        r"recipient name is not recognized|not listed in (?:public )?(?:name|domino|the directory)|"
-        r"unrouteable address|undeliverable address|recipient rejected|recipnotfound|"
-        r"no valid recipients|user not found|mailbox not found|unknown or illegal alias|"
-        r"(?:is|was) not (?:a )?(?:valid|registered) (?:e-?mail )?(?:address|user)|"
-        # a gateway that answers only "<address> Rejected" (Symantec Email Security.cloud)
-        r"^[45]\d\d [^\s@]+@[^\s@]+ rejected$",
+        (
+            "user",
+            "recipient",
+            "mailbox",
+            "address",
+            "account",
+            "local",
+            "no such",
+            "not listed",
+            "recipnotfound",
+            "alias",
+            " rejected",
+        ),
+        (
+            r"(?:user|recipient|mailbox|address|account|addressee|local part|local-part) "
+            r"(?:is )?(?:unknown|not found|not exist|does not exist|doesn't exist|does not exists|"
+            r"invalid|not valid|unavailable|not recognized|not listed|nonexistent|non-existent|"
+            r"disabled)",
+            r"unknown (?:user|recipient|mailbox|address|local ?part|account)",
+            r"no such (?:user|mailbox|recipient|address|account|local user|person)",
+            r"(?:invalid|bad|unknown|non-?existent) (?:recipient|mailbox|address|user|account|"
+            r"destination mailbox)",
+            r"no mailbox (?:here|by that name|found)",
+            r"not (?:a )?(?:valid|known) (?:user|recipient|mailbox)",
+            r"user doesn't have .* account",
+            r"does not have an? (?:e-?mail )?account",
+            r"(?:account|mailbox|user|address) (?:that you tried to reach )?(?:does not|doesn't) "
+            r"exist",
+            r"recipient name is not recognized",
+            r"not listed in (?:public )?(?:name|domino|the directory)",
+            r"unrouteable address",
+            r"undeliverable address",
+            r"recipient rejected",
+            r"recipnotfound",
+            r"no valid recipients",
+            r"user not found",
+            r"mailbox not found",
+            r"unknown or illegal alias",
+            r"(?:is|was) not (?:a )?(?:valid|registered) (?:e-?mail )?(?:address|user)",
+            # a gateway that answers only "<address> Rejected" (Symantec Email Security.cloud)
+            r"^[45]\d\d [^\s@]+@[^\s@]+ rejected$",
+        ),
     ),
     (
         "policyviolation",
-        r"potential security issue|blocked because its content presents|local policy violation|"
-        r"protocol violation|violat(?:es|ion of) (?:our|the|local)|"
-        # Mimecast refuses connections from networks its customer's policy does not allow
-        r"host network not allowed",
+        ("security issue", "content presents", "violat", "host network not allowed"),
+        (
+            r"potential security issue",
+            r"blocked because its content presents",
+            r"local policy violation",
+            r"protocol violation",
+            r"violat(?:es|ion of) (?:our|the|local)",
+            # Mimecast refuses connections from networks its customer's policy does not allow
+            r"host network not allowed",
+        ),
     ),
     (
         "blocked",
-        r"\bblock(?:ed|list)|black ?list|\brbl\b|dnsbl|spamhaus|spamcop|barracudacentral|"
-        r"listed (?:in|on|at) |(?:ip|host|client|connection|your server) .*(?:rejected|refused|"
-        r"denied|banned)|"
-        r"banned|dynamic (?:ip|address)|dial-?up|residential|"
-        r"use the smtp server of your isp|not allowed to (?:connect|send mail from)|"
-        r"service refused|refused to talk|connection refused by|poor reputation ip",
+        (
+            "block",
+            "black",
+            "rbl",
+            "dnsbl",
+            "spamhaus",
+            "spamcop",
+            "barracuda",
+            "listed ",
+            "rejected",
+            "refused",
+            "denied",
+            "banned",
+            "dynamic ",
+            "dial",
+            "residential",
+            "smtp server of your isp",
+            "not allowed to ",
+            "poor reputation",
+        ),
+        (
+            r"\bblock(?:ed|list)",
+            r"black ?list",
+            r"\brbl\b",
+            r"dnsbl",
+            r"spamhaus",
+            r"spamcop",
+            r"barracudacentral",
+            r"listed (?:in|on|at) ",
+            r"(?:ip|host|client|connection|your server) .*(?:rejected|refused|denied|banned)",
+            r"banned",
+            r"dynamic (?:ip|address)",
+            r"dial-?up",
+            r"residential",
+            r"use the smtp server of your isp",
+            r"not allowed to (?:connect|send mail from)",
+            r"service refused",
+            r"refused to talk",
+            r"connection refused by",
+            r"poor reputation ip",
+        ),
     ),
     (
         "policyviolation",
-        r"policy (?:violation|reasons|rejection)|violat(?:es|ion of) (?:our|the|local)|"
-        r"local policy|acceptable use|\bpolicy\b",
+        ("policy", "violat", "acceptable use"),
+        (
+            r"policy (?:violation|reasons|rejection)",
+            r"violat(?:es|ion of) (?:our|the|local)",
+            r"local policy",
+            r"acceptable use",
+            r"\bpolicy\b",
+        ),
     ),
     (
         "securityerror",
-        r"authentication (?:required|failed|is required)|must (?:be )?authenticat|"
-        r"not authorized|unauthori[sz]ed|submission requires|security (?:policy|error|reasons)|"
-        r"sender (?:is )?not (?:authorized|allowed)|impersonat|forged|spoof|access denied",
+        (
+            "authenticat",
+            "not authorized",
+            "unauthori",
+            "submission requires",
+            "security ",
+            "sender",
+            "impersonat",
+            "forged",
+            "spoof",
+            "access denied",
+        ),
+        (
+            r"authentication (?:required|failed|is required)",
+            r"must (?:be )?authenticat",
+            r"not authorized",
+            r"unauthori[sz]ed",
+            r"submission requires",
+            r"security (?:policy|error|reasons)",
+            r"sender (?:is )?not (?:authorized|allowed)",
+            r"impersonat",
+            r"forged",
+            r"spoof",
+            r"access denied",
+        ),
     ),
     (
         "failedstarttls",
-        r"starttls|tls (?:is )?required|must issue a starttls|encryption (?:is )?required|"
-        r"tls negotiation failed|requires? (?:secure|encrypted) connection",
+        ("tls", "encryption ", "require"),
+        (
+            r"starttls",
+            r"tls (?:is )?required",
+            r"must issue a starttls",
+            r"encryption (?:is )?required",
+            r"tls negotiation failed",
+            r"requires? (?:secure|encrypted) connection",
+        ),
     ),
     (
         "contenterror",
-        r"header (?:too long|line too long|syntax|error)|invalid (?:mime|content)|"
-        r"8-?bit (?:data|characters)|bare (?:lf|cr|linefeed)|content error|"
-        r"message (?:content )?(?:not|is not) (?:allowed|accepted)|attachment (?:not allowed|"
-        r"blocked)",
+        ("header ", "invalid ", "bit ", "bare ", "content error", "message ", "attachment "),
+        (
+            r"header (?:too long|line too long|syntax|error)",
+            r"invalid (?:mime|content)",
+            r"8-?bit (?:data|characters)",
+            r"bare (?:lf|cr|linefeed)",
+            r"content error",
+            r"message (?:content )?(?:not|is not) (?:allowed|accepted)",
+            r"attachment (?:not allowed|blocked)",
+        ),
     ),
     (
         "syntaxerror",
-        r"syntax error|command (?:not )?(?:unrecognized|recognized)|unrecognized command|"
-        r"bad sequence of commands|command not implemented|line too long",
+        ("syntax error", "command", "line too long"),
+        (
+            r"syntax error",
+            r"command (?:not )?(?:unrecognized|recognized)",
+            r"unrecognized command",
+            r"bad sequence of commands",
+            r"command not implemented",
+            r"line too long",
+        ),
     ),
     (
         "expired",
-        r"retry (?:time ?out|timeout|period)|delivery time expired|message (?:has )?expired|"
-        r"queue(?:d)? too long|time(?:d)? ?out|gave up|giving up|could not be delivered (?:for|"
-        r"within|in)|"
-        r"deferred for|undeliverable for|has been delayed|message is older than|"
-        r"no (?:further )?retries|expired after|not (?:been )?delivered within|"
-        r"(?:could not|cannot|unable to) connect|connection (?:timed out|refused|reset)|"
-        r"socket error|"
-        r"host (?:is )?not (?:reachable|responding)|not responding|"
-        r"did not accept our requests to connect",
+        (
+            "retry ",
+            "expired",
+            "queue",
+            "time",
+            "gave up",
+            "giving up",
+            "deferred for",
+            "undeliverable for",
+            "delayed",
+            "older than",
+            "retries",
+            "delivered ",
+            "connect",
+            "socket error",
+            "reachable",
+            "responding",
+        ),
+        (
+            r"retry (?:time ?out|timeout|period)",
+            r"delivery time expired",
+            r"message (?:has )?expired",
+            r"queue(?:d)? too long",
+            r"time(?:d)? ?out",
+            r"gave up",
+            r"giving up",
+            r"could not be delivered (?:for|within|in)",
+            r"deferred for",
+            r"undeliverable for",
+            r"has been delayed",
+            r"message is older than",
+            r"no (?:further )?retries",
+            r"expired after",
+            r"not (?:been )?delivered within",
+            r"(?:could not|cannot|unable to) connect",
+            r"connection (?:timed out|refused|reset)",
+            r"socket error",
+            r"host (?:is )?not reachable",
+            r"not responding",
+            r"did not accept our requests to connect",
+        ),
     ),
     (
         "networkerror",
-        r"network (?:is )?(?:unreachable|error)|no route to host|connection (?:closed|"
-        r"failed|dropped|lost)|too many hops|mail loop|"
-        r"loops? back to (?:me|myself)|routing loop|dns (?:lookup )?(?:failure|error|problem)|"
-        r"temporary (?:lookup|dns) failure|lost connection|host (?:is )?unreachable|"
-        r"hop count exceeded|name server|mx lookup",
+        (
+            "network",
+            "no route",
+            "connection",
+            "hops",
+            "loop",
+            "dns ",
+            "temporary ",
+            "unreachable",
+            "hop count",
+            "name server",
+            "mx lookup",
+        ),
+        (
+            r"network (?:is )?(?:unreachable|error)",
+            r"no route to host",
+            r"connection (?:closed|failed|dropped|lost)",
+            r"too many hops",
+            r"mail loop",
+            r"loops? back to (?:me|myself)",
+            r"routing loop",
+            r"dns (?:lookup )?(?:failure|error|problem)",
+            r"temporary (?:lookup|dns) failure",
+            r"lost connection",
+            r"host (?:is )?unreachable",
+            r"hop count exceeded",
+            r"name server",
+            r"mx lookup",
+        ),
     ),
     (
         "systemerror",
-        r"system (?:error|problem|failure|config)|internal (?:server )?error|server error|"
-        r"local error|configuration error|temporar(?:y|ily) (?:failure|unavailable|not available)|"
-        r"transaction failed|service (?:is )?(?:currently |"
-        r"temporarily )?(?:not )?(?:un)?available|try again later|resources? temporarily|"
-        r"mail server (?:is )?(?:down|busy)|server busy",
+        (
+            "system ",
+            "internal ",
+            "server error",
+            "local error",
+            "configuration error",
+            "temporar",
+            "transaction failed",
+            "available",
+            "try again later",
+            "resource",
+            "mail server ",
+            "server busy",
+        ),
+        (
+            r"system (?:error|problem|failure|config)",
+            r"internal (?:server )?error",
+            r"server error",
+            r"local error",
+            r"configuration error",
+            r"temporar(?:y|ily) (?:failure|unavailable|not available)",
+            r"transaction failed",
+            r"service (?:is )?(?:currently |temporarily )?(?:not )?(?:un)?available",
+            r"try again later",
+            r"resources? temporarily",
+            r"mail server (?:is )?(?:down|busy)",
+            r"server busy",
+        ),
     ),
     (
         "exceedlimit",
-        r"(?:exceed|over) (?:the |a )?(?:limit|maximum)|limit exceeded|too many (?:recipients|"
-        r"lines)",
+        ("limit", "maximum", "too many "),
+        (
+            r"(?:exceed|over) (?:the |a )?(?:limit|maximum)",
+            r"limit exceeded",
+            r"too many (?:recipients|lines)",
+        ),
     ),
 ]
 
-_COMPILED_RULES: Final = [(reason, re.compile(pattern)) for reason, pattern in _TEXT_RULES]
+
+class Wording:
+    """One alternative wording of a rule, searched only when the text holds one of its keywords.
+
+    A wording without regular expression syntax is plain text: it is looked up as
+    a substring and never compiled.
+    """
+
+    __slots__ = ("_compiled", "keywords", "pattern", "plain")
+
+    def __init__(self, pattern: str, keywords: tuple[str, ...]) -> None:
+        self.pattern = pattern
+        self.keywords = keywords
+        self.plain = REGEX_SYNTAX.isdisjoint(pattern)
+        self._compiled: re.Pattern[str] | None = None
+
+    def matches(self, text: str) -> bool:
+        """Whether the wording occurs in the normalised `text`."""
+        if self.plain:
+            return self.pattern in text
+        for keyword in self.keywords:
+            if keyword in text:
+                break
+        else:
+            return False
+        compiled = self._compiled
+        if compiled is None:
+            compiled = self._compiled = re.compile(self.pattern)
+        return compiled.search(text) is not None
+
+
+class TextRule:
+    """One reason's wordings, each compiled the first time a text holds one of its keywords.
+
+    Most texts hold the keywords of only a few wordings, and a short-lived command
+    classifying a batch of files then never pays for compiling the others. A
+    wording's keywords are the rule's keywords that occur in its pattern.
+    """
+
+    __slots__ = ("_wordings", "alternatives", "keywords", "reason")
+
+    def __init__(
+        self, reason: str, keywords: tuple[str, ...], alternatives: tuple[str, ...]
+    ) -> None:
+        self.reason = reason
+        self.keywords = keywords
+        self.alternatives = alternatives
+        self._wordings: list[Wording] | None = None
+
+    @property
+    def pattern(self) -> str:
+        """The rule as one regular expression: it matches where any wording matches."""
+        return "|".join(self.alternatives)
+
+    @property
+    def wordings(self) -> list[Wording]:
+        """The rule's wordings with their keywords."""
+        wordings = self._wordings
+        if wordings is None:
+            wordings = self._wordings = [
+                Wording(pattern, tuple(word for word in self.keywords if word in pattern))
+                for pattern in self.alternatives
+            ]
+        return wordings
+
+    def matches(self, text: str) -> bool:
+        """Whether any wording occurs in the normalised `text`."""
+        for keyword in self.keywords:
+            if keyword in text:
+                break
+        else:
+            return False
+        return any(wording.matches(text) for wording in self.wordings)
+
+
+TEXT_RULES: Final = [TextRule(*rule) for rule in _TEXT_RULES]
 
 # RFC 3463 enhanced status → reason, for when the text says nothing recognisable.
 # Keys are "class-less" subject.detail strings; the class (4/5) matters only for kind.
@@ -360,14 +829,17 @@ _DECISIVE_STATUS: Final = frozenset(
     {"1.1", "1.2", "1.6", "1.10", "2.2", "3.4", "4.7", "7.25", "7.26", "7.27", "7.23", "7.24"}
 )
 
-STATUS_RE: Final = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d.]*\d)")
-REPLY_CODE_RE: Final = re.compile(r"(?<![\d.])([245][0-5]\d)(?=[\s\-:]|$)")
-_SPACES: Final = re.compile(r"\s+")
+# A code not preceded by a digit or a dot. The look-behind follows the first digit
+# (and re-checks it) so that the pattern starts with a character set, which the
+# regular expression engine scans for quickly.
+STATUS_RE: Final = LazyPattern(r"([245])(?<![\d.][245])\.(\d{1,3})\.(\d{1,3})(?![\d.]*\d)")
+# A failure reply code (4xx, 5xx) standing alone.
+REPLY_CODE_RE: Final = LazyPattern(r"([45](?<![\d.][45])[0-5]\d)(?=[\s\-:]|$)")
 
 
 def normalise_text(text: str) -> str:
     """Lower-case and collapse whitespace, so rules can match across wrapped lines."""
-    return _SPACES.sub(" ", text).strip().lower()
+    return " ".join(text.split()).lower()
 
 
 def find_status(text: str) -> str | None:
@@ -380,19 +852,17 @@ def find_status(text: str) -> str | None:
 
 def find_reply_code(text: str) -> int | None:
     """The first failure SMTP reply code (4xx/5xx) in `text` (`550`), if any."""
-    for match in REPLY_CODE_RE.finditer(text):
-        if match.group(1)[0] != "2":
-            return int(match.group(1))
-    return None
+    match = REPLY_CODE_RE.search(text)
+    return int(match.group(1)) if match else None
 
 
 def reason_from_text(text: str) -> str | None:
     """The first text rule that matches the normalised `text`, or None."""
     if not text:
         return None
-    for reason, pattern in _COMPILED_RULES:
-        if pattern.search(text):
-            return reason
+    for rule in TEXT_RULES:
+        if rule.matches(text):
+            return rule.reason
     return None
 
 
@@ -418,10 +888,13 @@ def _is_microsoft_ip_block(detail: str) -> bool:
 # (Exchange, Domino, Google, Hotmail). A bare "user unknown" is also what content
 # filters and relays answer, so without an address status or a rejected RCPT it
 # is read as a filter.
-_DIRECTORY_WORDING: Final = re.compile(
-    r"recipient name is not recognized|not listed in (?:the |public )?(?:domino|name|directory)|"
-    r"address (?:couldn't|could not|wasn't|was not) (?:be )?found|\baddress not found|"
-    r"requested action not taken: mailbox unavailable|^[45]\d\d [^\s@]+@[^\s@]+ rejected$"
+_DIRECTORY_WORDING: Final = AnyWording(
+    "recipient name is not recognized",
+    r"not listed in (?:the |public )?(?:domino|name|directory)",
+    r"address (?:couldn't|could not|wasn't|was not) (?:be )?found",
+    r"\baddress not found",
+    "requested action not taken: mailbox unavailable",
+    r"^[45]\d\d [^\s@]+@[^\s@]+ rejected$",
 )
 
 
@@ -482,13 +955,13 @@ def _user_or_filter(status: str | None, text: str, command: str | None) -> str:
             return "filtered"
         if detail.startswith("1."):
             return "userunknown"
-    if _DIRECTORY_WORDING.search(text):
+    if _DIRECTORY_WORDING.found_in(text):
         return "userunknown"
     return "filtered"
 
 
 # Orange / Wanadoo append their own error number (`ofr_506`, `OFR005_505`).
-_ORANGE_CODE: Final = re.compile(r"\bofr\d*_(\d{3})\b")
+_ORANGE_CODE: Final = LazyPattern(r"\bofr\d*_(\d{3})\b")
 _ORANGE_REASONS: Final = {
     "505": "systemerror",  # "service refused, please try later": the platform is overloaded
     "506": "spamdetected",  # "mail rejected": the message was judged to be spam

@@ -10,20 +10,23 @@ wording from the same kind of server still parses.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
+
+from mailroom.bounce.classifier.patterns import AnyWording, LazyPattern, lowered
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Final
 
-ADDRESS_RE: Final = re.compile(
+ADDRESS_RE: Final = LazyPattern(
     r"(?:\"[^\"\r\n]{1,64}\"|[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64})@"
     r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}\b"
 )
 
-# Where the copy of the original message starts in a text bounce.
-_ORIGINAL_MARKER: Final = re.compile(
+# Where the copy of the original message starts in a text bounce (searched in lower case).
+_ORIGINAL_MARKER: Final = LazyPattern(
     # a delimiter line that names the original ("----- Original message -----")
     r"^[ \t]*[-=*_#\[(|<]{2,}[^\n]*?\b(?:original|returned|copy|headers?|below this line)\b"
     # or a sentence that introduces it
@@ -34,15 +37,18 @@ _ORIGINAL_MARKER: Final = re.compile(
     r"content-type: (?:message/rfc822|text/rfc822-headers))"
     # or the original's own header block
     r"|^(?:received|return-path|dkim-signature|x-received|arc-seal|x-google-smtp-source)[ \t]*:",
-    re.I | re.M,
+    re.M,
 )
-_ENVELOPE_SENDER: Final = re.compile(
-    r"(?:mail from|envelope-from|sender)\s*[:=]?\s*<?([^\s<>]+@[^\s<>]+)", re.I
+_ENVELOPE_SENDER: Final = LazyPattern(
+    r"(?:mail from|envelope-from|sender)\s*[:=]?\s*<?([^\s<>]+@[^\s<>]+)"
 )
-_DAEMON_LOCAL: Final = re.compile(r"^(?:mailer-daemon|postmaster|mail-daemon|mailerdaemon)$", re.I)
-_PERMANENT: Final = re.compile(r"permanent|fatal|failed permanently|given up|hard", re.I)
-_TEMPORARY: Final = re.compile(r"temporar|delay|will (?:be )?retr|still trying|deferred", re.I)
-_GOOGLE_GROUPS: Final = re.compile(r"groups\.google\.com|google groups", re.I)
+# Searched in lower-cased text (addresses are lower-cased when found).
+_DAEMON_LOCAL: Final = LazyPattern(r"^(?:mailer-daemon|postmaster|mail-daemon|mailerdaemon)$")
+_PERMANENT: Final = AnyWording("permanent", "fatal", "given up", "hard")
+_TEMPORARY: Final = AnyWording(
+    "temporar", "delay", r"will (?:be )?retr", "still trying", "deferred"
+)
+_GOOGLE_GROUPS: Final = LazyPattern(r"groups\.google\.com|google groups", re.I)
 
 
 class TextFailure:
@@ -55,17 +61,19 @@ class TextFailure:
         self.diagnostic = diagnostic
 
 
+@functools.lru_cache(maxsize=8)
 def error_section(text: str) -> str:
     """The notice part of a text bounce: everything before the copy of the original."""
-    match = _ORIGINAL_MARKER.search(text)
+    match = _ORIGINAL_MARKER.search(lowered(text))
     return text[: match.start()] if match else text
 
 
 def looks_permanent(text: str) -> bool | None:
     """True/False when the notice itself says permanent/temporary, None when it does not say."""
-    if _PERMANENT.search(text):
+    text = text.lower()
+    if _PERMANENT.found_in(text):
         return True
-    if _TEMPORARY.search(text):
+    if _TEMPORARY.found_in(text):
         return False
     return None
 
@@ -86,11 +94,13 @@ def find_failures(
     """
     lines = section.splitlines()
     senders = set(excluded)
-    for match in _ENVELOPE_SENDER.finditer(section):
+    for match in _ENVELOPE_SENDER.finditer(section.lower()):
         senders.add(match.group(1).strip("<>.,;:").lower())
     # first line where each candidate address occurs
     first_line: dict[str, int] = {}
     for number, line in enumerate(lines):
+        if "@" not in line:
+            continue
         for match in ADDRESS_RE.finditer(line):
             address = match.group(0).strip(".").lower()
             if address in senders or address in first_line:
@@ -131,14 +141,16 @@ def _line_of(lines: list[str], address: str) -> int:
     return -1
 
 
-_HELP_CONTEXT: Final = re.compile(r"contact|please|help|support|administrator|information", re.I)
+_HELP_CONTEXT: Final = AnyWording(
+    "contact", "please", "help", "support", "administrator", "information"
+)
 
 
 def _drop_help_addresses(
     candidates: list[str], lines: list[str], first_line: dict[str, int]
 ) -> list[str]:
     """Addresses offered for help ("contact postmaster@...") are not failed recipients."""
-    kept = [a for a in candidates if not _HELP_CONTEXT.search(lines[first_line[a]])]
+    kept = [a for a in candidates if not _HELP_CONTEXT.found_in(lines[first_line[a]].lower())]
     return kept or candidates
 
 
@@ -179,12 +191,12 @@ def ses_notification(body: str) -> list[tuple[str, str | None, int | None, str]]
     return found
 
 
-_LIST_REFUSAL: Final = re.compile(
+_LIST_REFUSAL: Final = LazyPattern(
     r"\bnot (?:a )?member|\bnon-?members?\b|members? only|only (?:list )?members|"
     r"not allowed to post|posting (?:is )?(?:restricted|not allowed|denied)",
     re.I,
 )
-_LIST_ADMIN_SENDER: Final = re.compile(r"-(?:admin|owner|request|bounces?|ctl)@|mailman", re.I)
+_LIST_ADMIN_SENDER: Final = LazyPattern(r"-(?:admin|owner|request|bounces?|ctl)@|mailman", re.I)
 
 
 def is_list_refusal(list_headers: bool, sender: str, subject: str, body: str) -> bool:
@@ -198,9 +210,9 @@ def is_list_refusal(list_headers: bool, sender: str, subject: str, body: str) ->
     return bool(_LIST_REFUSAL.search(subject) or _LIST_REFUSAL.search(body[:2000]))
 
 
-_TRANSCRIPT_LINE: Final = re.compile(r"^ ?(In|Out):\s+(.*)$")
-_RCPT_TO: Final = re.compile(r"^RCPT\s+TO:\s*<?([^\s<>]+@[^\s<>]+)>?", re.I)
-_REPLY: Final = re.compile(r"^([245]\d\d)[ -](.*)$")
+_TRANSCRIPT_LINE: Final = LazyPattern(r"^ ?(In|Out):\s+(.*)$")
+_RCPT_TO: Final = LazyPattern(r"^RCPT\s+TO:\s*<?([^\s<>]+@[^\s<>]+)>?", re.I)
+_REPLY: Final = LazyPattern(r"^([245]\d\d)[ -](.*)$")
 
 
 def session_transcript_failure(body: str) -> tuple[list[str], int, str, str | None] | None:
