@@ -295,6 +295,24 @@ class ContactBounced(Message):
     contact_state: Literal["ok", "soft_bouncing", "hard_bounced", "complained"]
 
 
+class ContactComplained(Message):
+    """Event: a recipient reported a message as spam (an RFC 5965 feedback report).
+
+    The address is suppressed: mailing someone who complained hurts the sender's
+    reputation more than any bounce.
+    """
+
+    SCHEMA_NAME: ClassVar[str] = "contact.complained"
+    ROUTING_KEY: ClassVar[str] = "contact.complained"
+
+    tenant_id: Id
+    email: str
+    feedback_type: str = Field(description="`abuse`, `fraud`, `virus`, `other`, ...")
+    message_id: str | None = Field(default=None, description="The send complained about.")
+    mailbox_id: str | None = None
+    suppressed: bool
+
+
 class ReplyReceived(Message):
     """Event: a message answering one Mailroom sent arrived in the mailbox."""
 
@@ -386,6 +404,7 @@ MESSAGE_TYPES: tuple[type[Message], ...] = (
     BounceReceived,
     BounceProcessed,
     ContactBounced,
+    ContactComplained,
     ReplyReceived,
     MailboxConnected,
     MailboxUpdated,

@@ -251,3 +251,65 @@ async def test_a_redelivered_bounce_event_is_recorded_once(
     assert await store.collection(BOUNCES).count_documents({"email": "dup@example.org"}) == 1
     contact = await store.collection(CONTACTS).find_one({"email": "dup@example.org"})
     assert contact is not None and len(contact["history"]) == 1
+
+
+ARF_REPORT = (
+    b"From: feedback@isp.example\r\nTo: fbl@mailroom.test\r\n"
+    b"Subject: Complaint about message from 192.0.2.1\r\n"
+    b"MIME-Version: 1.0\r\n"
+    b'Content-Type: multipart/report; report-type=feedback-report; boundary="arf"\r\n\r\n'
+    b"--arf\r\nContent-Type: text/plain\r\n\r\nThis is an email abuse report.\r\n"
+    b"--arf\r\nContent-Type: message/feedback-report\r\n\r\n"
+    b"Feedback-Type: abuse\r\nUser-Agent: SomeISP-FBL/1.0\r\nVersion: 1\r\n"
+    b"Original-Rcpt-To: <erin@isp.example>\r\n\r\n"
+    b"--arf\r\nContent-Type: message/rfc822\r\n\r\n"
+    b"From: alice@mailroom.test\r\nTo: erin@isp.example\r\nSubject: Offer\r\n"
+    b"Message-ID: <complained-about@mailroom.test>\r\n\r\nBuy now.\r\n"
+    b"--arf--\r\n"
+)
+
+
+async def test_a_spam_complaint_suppresses_the_address_and_is_not_counted_as_a_bounce(
+    settings: BounceSettings, store: Store, bus: Bus
+) -> None:
+    await store.collection(SENDS).insert_one(
+        {
+            "_id": "msg_offer",
+            "tenant_id": "t1",
+            "mailbox_id": "mb1",
+            "smtp_message_id": "<complained-about@mailroom.test>",
+        }
+    )
+    async with (
+        running_service(serve, settings),
+        EventTap(
+            settings.amqp_url.get_secret_value(),
+            settings.bus_namespace,
+            ["contact.*", "email.bounce.processed"],
+        ) as tap,
+    ):
+        await bus.publish(
+            BounceReceived(
+                tenant_id="t1",
+                mailbox_id="mb1",
+                source="mailbox",
+                raw_b64=base64.b64encode(ARF_REPORT).decode(),
+            )
+        )
+        [complained] = await tap.wait_for("contact.complained")
+        [processed] = await tap.wait_for("email.bounce.processed")
+    assert complained["email"] == "erin@isp.example"
+    assert complained["feedback_type"] == "abuse"
+    assert complained["message_id"] == "msg_offer"
+    assert complained["suppressed"] is True
+    assert processed["is_bounce"] is False and processed["category"] == "feedback"
+    assert tap.named("contact.bounced") == []
+    contact = await store.collection(CONTACTS).find_one({"email": "erin@isp.example"})
+    assert contact is not None and contact["state"] == "complained"
+    assert contact["history"][0]["event"] == "complaint"
+    assert (
+        await store.collection(SUPPRESSIONS).count_documents(
+            {"tenant_id": "t1", "email": "erin@isp.example"}
+        )
+        == 1
+    )

@@ -91,7 +91,13 @@ def test_non_bounces_are_recognised(raw: bytes, category: str) -> None:
 
     assert not result.is_bounce
     assert result.category == category
-    assert result.recipients == []
+    if category == "feedback":
+        # A complaint names who complained, so the service can suppress them.
+        assert [(r.recipient, r.reason) for r in result.recipients] == [
+            ("frank@isp.test", "feedback")
+        ]
+    else:
+        assert result.recipients == []
 
 
 def test_feedback_report_links_the_original_send() -> None:

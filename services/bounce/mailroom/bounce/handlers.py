@@ -30,7 +30,12 @@ from mailroom.bounce.records import (
     tenant_policy,
 )
 from mailroom.shared.bus import Bus, HandlerMap
-from mailroom.shared.contracts import BounceProcessed, BounceReceived, ContactBounced
+from mailroom.shared.contracts import (
+    BounceProcessed,
+    BounceReceived,
+    ContactBounced,
+    ContactComplained,
+)
 from mailroom.shared.errors import InvalidMessage
 from mailroom.shared.store import Store
 
@@ -76,6 +81,12 @@ async def handle_bounce_received(event: BounceReceived, deps: BounceDeps) -> Non
         for bounced in classification.recipients:
             if bounced.recipient:
                 await record_bounce(deps, event, bounced, policy, message_id)
+    elif classification.category == "feedback":
+        message_id = event.message_id or await send_for_message_id_header(
+            deps.store, event.tenant_id, classification.original_message_id
+        )
+        for complainant in classification.recipients:
+            await record_complaint(deps, event, complainant, message_id)
     if event.source == "mailbox":
         await deps.bus.publish(
             BounceProcessed(
@@ -136,6 +147,40 @@ async def record_bounce(
             mailbox_id=event.mailbox_id,
             suppressed=decision.suppress,
             contact_state=state,
+        )
+    )
+
+
+async def record_complaint(
+    deps: BounceDeps, event: BounceReceived, complainant: BouncedRecipient, message_id: str | None
+) -> None:
+    """A spam complaint suppresses the address at once, whatever the tenant's bounce policy."""
+    decision = Decision(
+        outcome="suppress",
+        suppress=True,
+        counted=1,
+        explanation=f"spam complaint ({complainant.action or 'abuse'}): suppressed at once",
+    )
+    record = await claim_bounce_record(
+        deps.store,
+        source_event_id=event.event_id,
+        tenant_id=event.tenant_id,
+        mailbox_id=event.mailbox_id,
+        bounced=complainant,
+        decision=decision,
+        message_id=message_id,
+        source=event.source,
+    )
+    await apply_to_contact(deps.store, record, complainant, decision, complaint=True)
+    deps.metrics.recipients.labels("complaint", "feedback", "suppress").inc()
+    await deps.bus.publish(
+        ContactComplained(
+            tenant_id=event.tenant_id,
+            email=complainant.recipient,
+            feedback_type=complainant.action or "abuse",
+            message_id=message_id,
+            mailbox_id=event.mailbox_id,
+            suppressed=True,
         )
     )
 

@@ -104,10 +104,12 @@ async def claim_bounce_record(
 
 
 def contact_state_after(
-    current: str | None, bounced: BouncedRecipient, decision: Decision
+    current: str | None, bounced: BouncedRecipient, decision: Decision, complaint: bool = False
 ) -> ContactState:
     new: ContactState = "ok"
-    if decision.outcome != "ignore":
+    if complaint:
+        new = "complained"
+    elif decision.outcome != "ignore":
         new = "hard_bounced" if bounced.kind == "hard" and decision.suppress else "soft_bouncing"
     if current in _STATE_RANK and _STATE_RANK[current] >= _STATE_RANK[new]:
         return current  # type: ignore[return-value]
@@ -115,15 +117,22 @@ def contact_state_after(
 
 
 async def apply_to_contact(
-    store: Store, record: dict[str, Any], bounced: BouncedRecipient, decision: Decision
+    store: Store,
+    record: dict[str, Any],
+    bounced: BouncedRecipient,
+    decision: Decision,
+    *,
+    complaint: bool = False,
 ) -> ContactState:
     tenant_id, email = record["tenant_id"], record["email"]
     contacts = store.collection(CONTACTS)
     current = await contacts.find_one({"tenant_id": tenant_id, "email": email}, {"state": 1})
-    state = contact_state_after(current.get("state") if current else None, bounced, decision)
+    state = contact_state_after(
+        current.get("state") if current else None, bounced, decision, complaint
+    )
     entry = {
         "at": record["occurred_at"],
-        "event": "bounce",
+        "event": "complaint" if complaint else "bounce",
         "kind": record["kind"],
         "reason": record["reason"],
         "status": record["status"],

@@ -150,6 +150,22 @@ def classify_smtp_reply(
     )
 
 
+def _complainants(read: ReadMessage) -> list[BouncedRecipient]:
+    """Who complained, per RFC 5965: `Original-Rcpt-To`, else the returned message's `To`."""
+    fields = read.feedback_fields or []
+    found = addresses([value for name, value in fields if name.lower() == "original-rcpt-to"])
+    if not found and read.original is not None:
+        found = addresses(read.original.get_all("To"))
+    feedback_type = next(
+        (value.strip().lower() for name, value in fields if name.lower() == "feedback-type"),
+        "abuse",
+    )
+    return [
+        BouncedRecipient(recipient=address, kind="unknown", reason="feedback", action=feedback_type)
+        for address in dict.fromkeys(found)
+    ]
+
+
 def _classify(raw: bytes) -> Classification:
     read = read_message(raw)
     msg = read.headers
@@ -157,7 +173,7 @@ def _classify(raw: bytes) -> Classification:
     original_id = _original_message_id(read)
 
     if autoreply.is_feedback_report(msg, read.feedback_fields is not None):
-        return Classification(False, "feedback", [], original_id, read.problem)
+        return Classification(False, "feedback", _complainants(read), original_id, read.problem)
 
     texts = read.texts or read.html_texts
     body = "\n".join(texts)

@@ -77,7 +77,8 @@ class BouncedRecipient:
 class Classification:
     """The verdict on one message found in a bounce mailbox.
 
-    `category` says what the message is; only `bounce` carries `recipients`.
+    `category` says what the message is; `bounce` carries the failed `recipients`,
+    `feedback` (a spam complaint) the complaining ones (reason `feedback`).
     `original_message_id` is the Message-ID of the returned original message,
     which links the bounce to the send that caused it. `problem` says why a
     message could not be read fully (malformed, truncated, too large).
