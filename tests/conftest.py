@@ -88,6 +88,20 @@ def mail_sandbox(local_workdir: Path) -> Iterator[MailSandbox]:
         yield sandbox
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _drop_bus_objects_after_each_module(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Delete the module's exchanges and queues when it ends.
+
+    Every consumer group declares several quorum queues (work, dead letters, one per
+    retry step), each a Raft group of its own; hundreds of tests leaving theirs on a
+    shared single-node broker until the session ends made it stop answering.
+    """
+    yield
+    module_items = [item for item in request.session.items if item.module is request.module]
+    if any("bus_namespace" in getattr(item, "fixturenames", ()) for item in module_items):
+        _delete_bus_objects(request.getfixturevalue("rabbitmq_url"), BUS_NAMESPACE_PREFIX)
+
+
 def _delete_bus_objects(url: str, prefix: str) -> None:
     """Delete the exchanges and queues whose names start with `prefix` (best effort).
 
