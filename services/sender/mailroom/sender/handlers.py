@@ -32,7 +32,7 @@ from functools import partial
 from typing import Any, NoReturn, cast, get_args
 
 from mailroom.sender.ledger import SendLedger, lease_is_live
-from mailroom.sender.limits import take_budget
+from mailroom.sender.limits import give_back_budget, take_budget
 from mailroom.sender.mailbox_cache import MailboxCache
 from mailroom.sender.metrics import SenderMetrics
 from mailroom.sender.pool import MailboxPools, SmtpFailure, TransactionResult, enhanced_status
@@ -45,8 +45,8 @@ from mailroom.sender.render import (
 )
 from mailroom.sender.sent_copy import append_sent_copy
 from mailroom.sender.settings import SenderSettings
+from mailroom.sender.suppressions import SuppressionList
 from mailroom.shared.bus import Bus, Handler, current_delivery, retry_step_ms
-from mailroom.shared.collections import SUPPRESSIONS
 from mailroom.shared.contracts import (
     Address,
     BounceReceived,
@@ -87,6 +87,7 @@ class SenderDeps:
     pools: MailboxPools
     secrets: MailboxSecrets
     metrics: SenderMetrics
+    suppressions: SuppressionList
 
 
 def _now() -> datetime:
@@ -96,39 +97,62 @@ def _now() -> datetime:
 async def handle_send_email(deps: SenderDeps, event: SendEmail) -> None:
     """Deliver one send request (see the module docstring for the steps)."""
     now = _now()
-    existing = await deps.ledger.find(event.message_id)
-    if existing is not None and not await _continue_existing(deps, event, existing, now):
-        return
+    existing: SendRecord | None = None
+    looked_up = not _first_sight(event)
+    if looked_up:
+        existing = await deps.ledger.find(event.message_id)
+        if existing is not None and not await _continue_existing(deps, event, existing, now):
+            return
+
+    async def settled_before() -> bool:
+        """Before any outcome other than a delivery: make sure the send is not on
+        record already (a first sight skipped the look-up); True when nothing is left
+        to do."""
+        nonlocal existing, looked_up
+        if looked_up:
+            return False
+        looked_up = True
+        existing = await deps.ledger.find(event.message_id)
+        return existing is not None and not await _continue_existing(deps, event, existing, now)
 
     mailbox = await deps.mailboxes.get(event.mailbox_id)
-    if mailbox is None or mailbox.tenant_id != event.tenant_id:
-        await _fail(deps, event, existing, "invalid", "mailbox not found for this tenant")
-        return
-    if mailbox.smtp is None:
-        await _fail(deps, event, existing, "invalid", "mailbox has no SMTP settings")
+    if mailbox is None or mailbox.tenant_id != event.tenant_id or mailbox.smtp is None:
+        if not await settled_before():
+            detail = "mailbox not found for this tenant"
+            if mailbox is not None and mailbox.tenant_id == event.tenant_id:
+                detail = "mailbox has no SMTP settings"
+            await _fail(deps, event, existing, "invalid", detail)
         return
 
-    suppressed = await _suppressed(deps.store, event)
+    suppressed = await deps.suppressions.suppressed(
+        event.tenant_id, (a.email for a in (*event.to, *event.cc, *event.bcc))
+    )
     try:
         rendered = _render(event, mailbox, suppressed)
     except InvalidContent as exc:
-        await _fail(deps, event, existing, "invalid", str(exc))
+        if not await settled_before():
+            await _fail(deps, event, existing, "invalid", str(exc))
         return
     if not rendered.recipients:
-        await _fail(
-            deps,
-            event,
-            existing,
-            "suppressed",
-            "every recipient is on the suppression list",
-            recipients=sorted(suppressed),
-        )
+        if not await settled_before():
+            await _fail(
+                deps,
+                event,
+                existing,
+                "suppressed",
+                "every recipient is on the suppression list",
+                recipients=sorted(suppressed),
+            )
         return
 
     if _on_hold(mailbox):
+        if await settled_before():
+            return
         await _hold(deps, event, existing, mailbox)
     spent = await take_budget(deps.store, mailbox, now)
     if spent is not None:
+        if await settled_before():
+            return
         wait_s = spent.wait_seconds(now)
         await deps.ledger.record_waiting(
             event,
@@ -144,7 +168,17 @@ async def handle_send_email(deps: SenderDeps, event: SendEmail) -> None:
             f"{spent.window} budget spent", delay_s=max(wait_s, 0.001), counts_as_attempt=False
         )
 
-    await _deliver(deps, event, existing, mailbox, rendered, suppressed)
+    await _deliver(deps, event, existing, mailbox, rendered, suppressed, now)
+
+
+def _first_sight(event: SendEmail) -> bool:
+    """A first delivery, not a retry or a broker redelivery: most likely not on record yet.
+
+    Such a send skips the look-up and is claimed by inserting it; when the insert
+    finds it on record after all (a duplicate publish), `_deliver` looks it up then.
+    """
+    delivery = current_delivery.get()
+    return delivery is not None and delivery.attempt == 1 and not delivery.redelivered
 
 
 async def _continue_existing(
@@ -181,14 +215,28 @@ async def _deliver(
     mailbox: MailboxRecord,
     rendered: RenderedMessage,
     suppressed: set[str],
+    budget_taken_at: datetime,
 ) -> None:
     pool = deps.pools.pool_for(mailbox)
     try:
         async with pool.slot() as conn:
             started_at = _now()
-            if not await deps.ledger.start_sending(
+            claimed = await deps.ledger.start_sending(
                 event, existing, started_at, rendered.message_id_header
-            ):
+            )
+            if not claimed and existing is None:
+                # Claimed by insert without a look-up, and it was on record after all.
+                existing = await deps.ledger.find(event.message_id)
+                if existing is None or not await _continue_existing(
+                    deps, event, existing, started_at
+                ):
+                    await give_back_budget(deps.store, mailbox, budget_taken_at)
+                    return
+                claimed = await deps.ledger.start_sending(
+                    event, existing, started_at, rendered.message_id_header
+                )
+            if not claimed:
+                await give_back_budget(deps.store, mailbox, budget_taken_at)
                 deps.metrics.retries.labels("busy").inc()
                 raise RetryableError(
                     "another delivery of this send took it", delay_s=1.0, counts_as_attempt=False
@@ -199,6 +247,9 @@ async def _deliver(
             )
             deps.metrics.smtp_seconds.labels("transaction").observe(time.perf_counter() - started)
     except SmtpFailure as failure:
+        if failure.kind != "unknown":
+            # The server did not take the message: the unit it took is not spent.
+            await give_back_budget(deps.store, mailbox, budget_taken_at)
         await _smtp_failed(deps, event, existing, mailbox, failure)
         return
 
@@ -518,17 +569,6 @@ async def _publish_outcome(
         deps.metrics.sends.labels("failed", reason).inc()
     await deps.bus.publish_many(events)
     await deps.ledger.mark_published(record.id, _now())
-
-
-async def _suppressed(store: Store, event: SendEmail) -> set[str]:
-    """Recipients on the tenant's suppression list (compared case-insensitively)."""
-    addresses = {a.email for a in (*event.to, *event.cc, *event.bcc)}
-    candidates = addresses | {a.lower() for a in addresses}
-    docs = store.collection(SUPPRESSIONS).find(
-        {"tenant_id": event.tenant_id, "email": {"$in": sorted(candidates)}}, {"email": 1}
-    )
-    listed = {str(doc["email"]).lower() async for doc in docs}
-    return {a for a in addresses if a.lower() in listed}
 
 
 def _party(address: Address) -> Party:

@@ -4,16 +4,25 @@ The document shape is `mailroom.shared.sends.SendRecord` (the API reads it too).
 Every write that changes who owns a send is a compare-and-set on `status` and
 the lease, so two replicas handling the same request (a redelivery, a duplicate
 publish) never both start an SMTP transaction for it.
+
+The hot path (look up, claim, record the outcome, mark it published) goes through
+`Batcher`s: the messages handled concurrently share one `find`, one
+`insert_many(ordered=False)`, one `bulk_write` and one `update_many` per round,
+instead of a store round trip each. Every filter starts with `_id` equality and
+adds only plain conditions on the same document (no `$or`), so any MongoDB-wire
+store finds the document through the `_id` index.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pymongo.errors import DuplicateKeyError
+from pymongo import UpdateOne
+from pymongo.errors import BulkWriteError
 
+from mailroom.sender.batching import Batcher
 from mailroom.shared.collections import SENDS
 from mailroom.shared.contracts import SendEmail
 from mailroom.shared.sends import SendRecord, SendStatus
@@ -21,6 +30,7 @@ from mailroom.shared.store import Store
 
 # Statuses from which a send may (re)start its SMTP transaction.
 STARTABLE: tuple[SendStatus, ...] = ("accepted", "deferred", "held")
+_DUPLICATE_KEY = 11000
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,9 +81,13 @@ class SendLedger:
         self._sends = store.collection(SENDS)
         self.owner = owner
         self._lease = timedelta(seconds=lease_s)
+        self._finds: Batcher[str, dict[str, Any] | None] = Batcher(self._find_batch)
+        self._inserts: Batcher[dict[str, Any], bool] = Batcher(self._insert_batch)
+        self._updates: Batcher[UpdateOne, None] = Batcher(self._update_batch)
+        self._published: Batcher[str, None] = Batcher(self._published_batch)
 
     async def find(self, message_id: str) -> SendRecord | None:
-        doc = await self._sends.find_one({"_id": message_id})
+        doc = await self._finds.submit(message_id)
         return SendRecord.model_validate(doc) if doc else None
 
     async def start_sending(
@@ -83,7 +97,14 @@ class SendLedger:
         now: datetime,
         smtp_message_id: str,
     ) -> bool:
-        """Take the send for an SMTP transaction; False if another delivery has it."""
+        """Take the send for an SMTP transaction; False if another delivery has it.
+
+        A new send is claimed by inserting it (the unique `_id` and
+        `(tenant_id, idempotency_key)` make exactly one insert win). A send already
+        on record is taken with a compare-and-set on what the caller read of it:
+        it changes only if nobody wrote to it since, and the caller checked that
+        no live lease of another replica was on it.
+        """
         lease_until = now + self._lease
         if existing is None:
             doc = _new_doc(event, now, "sending")
@@ -94,20 +115,16 @@ class SendLedger:
                 lease_until=lease_until,
             )
             doc["timeline"].append(_entry(now, "sending", attempt=1))
-            try:
-                await self._sends.insert_one(doc)
-            except DuplicateKeyError:
-                return False
-            return True
+            return await self._inserts.submit(doc)
+        if existing.status not in STARTABLE:
+            return False
         result = await self._sends.update_one(
             {
                 "_id": event.message_id,
-                "status": {"$in": list(STARTABLE)},
-                "$or": [
-                    {"lease_owner": None},
-                    {"lease_owner": self.owner},
-                    {"lease_until": {"$lte": now}},
-                ],
+                "status": existing.status,
+                "attempts": existing.attempts,
+                "lease_owner": existing.lease_owner,
+                "updated_at": existing.updated_at,
             },
             {
                 "$set": {
@@ -159,14 +176,13 @@ class SendLedger:
             doc = _new_doc(event, now, status)
             doc.update(fields)
             doc["timeline"].append(entry)
-            try:
-                await self._sends.insert_one(doc)
+            if await self._inserts.submit(doc):
                 return
-            except DuplicateKeyError:
-                pass
-        await self._sends.update_one(
-            {"_id": event.message_id, "status": {"$in": [*STARTABLE, "sending"]}},
-            {"$set": fields, "$push": {"timeline": entry}},
+        await self._updates.submit(
+            UpdateOne(
+                {"_id": event.message_id, "status": {"$in": [*STARTABLE, "sending"]}},
+                {"$set": fields, "$push": {"timeline": entry}},
+            )
         )
 
     async def record_outcome(
@@ -201,25 +217,59 @@ class SendLedger:
             doc = _new_doc(event, now, status)
             doc.update(updates)
             doc["timeline"].append(entry)
-            try:
-                await self._sends.insert_one(doc)
+            if await self._inserts.submit(doc):
                 return
-            except DuplicateKeyError:
-                pass
-        await self._sends.update_one(
-            {"_id": event.message_id, "status": {"$nin": ["sent", "failed"]}},
-            {"$set": updates, "$push": {"timeline": entry}},
+        await self._updates.submit(
+            UpdateOne(
+                {"_id": event.message_id, "status": {"$nin": ["sent", "failed"]}},
+                {"$set": updates, "$push": {"timeline": entry}},
+            )
         )
 
     async def mark_published(self, message_id: str, now: datetime) -> None:
-        await self._sends.update_one(
-            {"_id": message_id},
+        await self._published.submit(message_id)
+
+    # ------------------------------------------------------------------ batches
+
+    async def _find_batch(self, ids: list[str]) -> list[dict[str, Any] | None]:
+        found = {
+            doc["_id"]: doc async for doc in self._sends.find({"_id": {"$in": sorted(set(ids))}})
+        }
+        return [found.get(message_id) for message_id in ids]
+
+    async def _insert_batch(self, docs: list[dict[str, Any]]) -> list[bool | BaseException]:
+        """Insert each document; False for one whose send is already on record."""
+        outcomes: list[bool | BaseException] = [True] * len(docs)
+        try:
+            await self._sends.insert_many(docs, ordered=False)
+        except BulkWriteError as exc:
+            for error in exc.details.get("writeErrors", []):
+                index = int(error["index"])
+                if error.get("code") == _DUPLICATE_KEY:
+                    outcomes[index] = False
+                else:
+                    outcomes[index] = RuntimeError(f"insert into sends failed: {error}")
+        return outcomes
+
+    async def _update_batch(self, updates: list[UpdateOne]) -> list[BaseException | None]:
+        outcomes: list[BaseException | None] = [None] * len(updates)
+        try:
+            await self._sends.bulk_write(updates, ordered=False)
+        except BulkWriteError as exc:
+            for error in exc.details.get("writeErrors", []):
+                outcomes[int(error["index"])] = RuntimeError(f"update of sends failed: {error}")
+        return outcomes
+
+    async def _published_batch(self, ids: list[str]) -> list[None]:
+        await self._sends.update_many(
+            {"_id": {"$in": sorted(set(ids))}},
             {
                 "$set": {
                     "outcome_published": True,
                     "lease_owner": None,
                     "lease_until": None,
-                    "updated_at": now,
+                    "updated_at": datetime.now(UTC),
                 }
             },
         )
+        return [None] * len(ids)

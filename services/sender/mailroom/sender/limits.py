@@ -66,6 +66,15 @@ async def take_budget(store: Store, mailbox: MailboxRecord, now: datetime) -> Bu
     return None
 
 
+async def give_back_budget(store: Store, mailbox: MailboxRecord, taken_at: datetime) -> None:
+    """Return the units `take_budget(store, mailbox, taken_at)` took (the message did
+    not go out: the server refused it before accepting, or the send was a duplicate)."""
+    for window, limit in windows_of(mailbox):
+        if limit > 0:
+            start, _ = window_bounds(window, taken_at)
+            await give_back(store, budget_window_id(mailbox.id, window, start))
+
+
 async def give_back(store: Store, doc_id: str) -> None:
     """Return a unit (a send that took budget but did not go out after all)."""
     await store.collection(SEND_BUDGETS).update_one(

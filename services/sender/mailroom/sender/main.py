@@ -17,6 +17,7 @@ from mailroom.sender.mailbox_cache import MailboxCache
 from mailroom.sender.metrics import SenderMetrics
 from mailroom.sender.pool import MailboxPools
 from mailroom.sender.settings import SenderSettings
+from mailroom.sender.suppressions import SuppressionList
 from mailroom.shared.crypto import EnvelopeCipher
 from mailroom.shared.logs import configure_logging
 from mailroom.shared.mailboxes import MailboxSecrets
@@ -44,6 +45,7 @@ def build_deps(settings: SenderSettings, connected: Platform) -> SenderDeps:
         ),
         secrets=secrets,
         metrics=metrics,
+        suppressions=SuppressionList(connected.store),
     )
 
 

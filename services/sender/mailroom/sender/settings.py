@@ -19,6 +19,15 @@ class SenderSettings(CommonSettings):
         validation_alias=_alias("http_port"),
         description="Port of /healthz, /readyz and /metrics.",
     )
+    prefetch: int = Field(
+        256,
+        ge=1,
+        le=10_000,
+        validation_alias=AliasChoices("MAILROOM_PREFETCH", "prefetch"),
+        description="Send requests handled at once per replica. Many in flight let the "
+        "store writes of concurrent messages go out as one batch and keep every pooled "
+        "SMTP connection busy.",
+    )
     pool_size: int = Field(
         16,
         ge=1,
