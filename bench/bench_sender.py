@@ -67,7 +67,7 @@ from mailroom.localinfra.ports import free_port
 from mailroom.sender.render import Party, message_id_header_for, render_message
 from mailroom.sender.settings import SenderSettings
 from mailroom.shared.bus import Bus
-from mailroom.shared.collections import INDEXES, MAILBOXES, SENDS
+from mailroom.shared.collections import INDEXES, MAILBOXES, SEND_OUTCOMES, SENDS
 from mailroom.shared.contracts import Address, SendEmail
 from mailroom.shared.metrics import BusMetrics, new_registry
 from mailroom.shared.settings import DEFAULT_AMQP_URL, load_settings
@@ -489,7 +489,8 @@ class Bench:
             if sent >= wanted:
                 break
             if await self.depth(self.failed_queue):
-                doc = await self.store.collection(SENDS).find_one({"status": "failed"})
+                doc = await self.store.collection(SEND_OUTCOMES).find_one({"status": "failed"})
+                doc = doc or await self.store.collection(SENDS).find_one({"status": "failed"})
                 raise SystemExit(f"bench: a send failed: {doc}")
             if time.monotonic() > deadline:
                 statuses = await self.store.collection(SENDS).distinct("status")
@@ -501,10 +502,17 @@ class Bench:
             await asyncio.sleep(0.25)
         purge = await self.channel.declare_queue(self.sent_queue, passive=True)
         await purge.purge()
-        query = {"metadata.campaign": campaign, "status": "sent"}
+        # The campaign's sends, then their outcomes (recorded apart: mailroom.shared.sends).
+        # Matched here rather than with a long `$in`, which some stores answer slowly.
+        ids = {
+            doc["_id"]
+            async for doc in self.store.collection(SENDS).find(
+                {"metadata.campaign": campaign}, {"_id": 1}
+            )
+        }
+        outcomes = self.store.collection(SEND_OUTCOMES).find({"status": "sent"}, {"sent_at": 1})
         sent_at = {
-            doc["_id"]: doc["sent_at"].timestamp()
-            async for doc in self.store.collection(SENDS).find(query, {"sent_at": 1})
+            doc["_id"]: doc["sent_at"].timestamp() async for doc in outcomes if doc["_id"] in ids
         }
         if len(sent_at) != wanted:
             raise SystemExit(f"bench: {len(sent_at)} of {wanted} sends recorded as sent")

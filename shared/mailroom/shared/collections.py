@@ -15,6 +15,8 @@ MAILBOXES = "mailboxes"
 CONNECTION_TESTS = "connection_tests"
 SENDS = "sends"
 SEND_BUDGETS = "send_budgets"
+# Final outcomes of sends, one insert each (see mailroom.shared.sends); `_id` only.
+SEND_OUTCOMES = "send_outcomes"
 CONTACTS = "contacts"
 SUPPRESSIONS = "suppressions"
 BOUNCES = "bounces"
@@ -50,7 +52,6 @@ INDEXES: dict[str, list[IndexModel]] = {
             unique=True,
             name="tenant_idempotency_unique",
         ),
-        IndexModel([("mailbox_id", ASCENDING), ("status", ASCENDING)], name="mailbox_status"),
         IndexModel([("smtp_message_id", ASCENDING)], name="smtp_message_id", sparse=True),
     ],
     SEND_BUDGETS: [

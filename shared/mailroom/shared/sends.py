@@ -17,6 +17,14 @@ moves forward only:
 may already have accepted the message; it is reported failed (`outcome_unknown`)
 and never sent again, since sending twice is the one thing users must not see.
 
+The final outcome (`sent` or `failed`) of a send claimed with `sending` is not
+written into its `sends` document but inserted into collection `send_outcomes`
+(`_id` = the message id, so one outcome per send; the fields it sets plus one
+`timeline_entry`): on a MongoDB-wire store an insert into a collection with no
+secondary index costs a fraction of an update of an indexed document.
+`with_outcome(send_doc, outcome_doc)` gives the send as it reads after its
+outcome; every reader of a send's status goes through it (`load_send`).
+
 Collection `send_budgets`, one document per mailbox and window (minute or UTC
 day), `_id` = `budget_window_id(...)`, holding `count` (sends taken) and
 `expires_at` (a TTL index removes the document after its window).
@@ -28,6 +36,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from mailroom.shared.collections import SEND_OUTCOMES, SENDS
+from mailroom.shared.store import Store
 
 SendStatus = Literal["accepted", "sending", "sent", "deferred", "held", "failed"]
 TERMINAL_STATUSES: frozenset[str] = frozenset({"sent", "failed"})
@@ -115,3 +126,29 @@ def budget_window_id(mailbox_id: str, window: BudgetWindow, start: datetime) -> 
     """The `send_budgets` document of one mailbox and window."""
     stamp = start.strftime("%Y%m%dT%H%M") if window == "minute" else start.strftime("%Y%m%d")
     return f"{mailbox_id}:{window}:{stamp}"
+
+
+def with_outcome(send_doc: dict[str, Any], outcome_doc: dict[str, Any] | None) -> dict[str, Any]:
+    """The `sends` document with its `send_outcomes` document applied (if any).
+
+    An outcome applies only to a send still open in `sends`: a send recorded
+    finished there (e.g. failed before it was ever claimed) already says it all.
+    """
+    if outcome_doc is None or send_doc.get("status") in TERMINAL_STATUSES:
+        return send_doc
+    merged = dict(send_doc)
+    merged.update({k: v for k, v in outcome_doc.items() if k not in ("_id", "timeline_entry")})
+    entry = outcome_doc.get("timeline_entry")
+    if entry is not None:
+        merged["timeline"] = [*send_doc.get("timeline", []), entry]
+    return merged
+
+
+async def load_send(store: Store, message_id: str, **conditions: Any) -> dict[str, Any] | None:
+    """The send document of `message_id` as it reads with its outcome (`conditions`
+    narrow the `sends` query, e.g. `tenant_id=...`)."""
+    send_doc = await store.collection(SENDS).find_one({"_id": message_id, **conditions})
+    if send_doc is None:
+        return None
+    outcome_doc = await store.collection(SEND_OUTCOMES).find_one({"_id": message_id})
+    return with_outcome(send_doc, outcome_doc)

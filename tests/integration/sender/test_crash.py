@@ -13,7 +13,7 @@ import pytest
 
 from mailroom.localinfra import MailSandbox
 from mailroom.sender.settings import SenderSettings
-from mailroom.shared.collections import SENDS
+from mailroom.shared.collections import SEND_OUTCOMES, SENDS
 from mailroom.shared.store import Store
 from tests.integration.sender.conftest import (
     MailboxFactory,
@@ -59,12 +59,14 @@ async def kill_between_transactions(process: subprocess.Popen[bytes], store: Sto
     can know (the server may have taken the message); that case is reported failed
     instead of sent twice, which the unit of the handler covers on its own.
     """
-    sends = store.collection(SENDS)
+    sends, outcomes = store.collection(SENDS), store.collection(SEND_OUTCOMES)
 
-    async def snapshot() -> tuple[int, int]:
+    async def snapshot() -> tuple[int, int, int]:
+        # A claim stays `sending` in `sends`; its outcome goes to `send_outcomes`.
         return (
             await sends.count_documents({}),
             await sends.count_documents({"status": "sending"}),
+            await outcomes.count_documents({}),
         )
 
     for _ in range(500):
@@ -75,8 +77,8 @@ async def kill_between_transactions(process: subprocess.Popen[bytes], store: Sto
         while previous != current:
             await asyncio.sleep(0.02)
             previous, current = current, await snapshot()
-        if current[1] == 0:
-            sent = await sends.count_documents({"status": "sent"})
+        if current[1] == current[2]:  # every claim has its outcome: no open transaction
+            sent = await outcomes.count_documents({"status": "sent"})
             os.kill(process.pid, signal.SIGKILL)
             process.wait()
             return sent
@@ -110,7 +112,8 @@ async def test_kill_9_halfway_then_restart_delivers_each_exactly_once(
             await bus.publish_many(requests)
 
             async def halfway() -> bool:
-                return await store.collection(SENDS).count_documents({"status": "sent"}) >= 30
+                sent = store.collection(SEND_OUTCOMES).count_documents({"status": "sent"})
+                return await sent >= 30
 
             await eventually(halfway, timeout=60, what="half of the batch to be sent")
             sent_before_kill = await kill_between_transactions(first, store)
@@ -122,13 +125,12 @@ async def test_kill_9_halfway_then_restart_delivers_each_exactly_once(
                     await tap.wait_for("email.sent", count=BATCH, timeout=60)
                 except AssertionError:
                     docs = (
-                        await store.collection(SENDS).find({"status": {"$ne": "sent"}}).to_list(10)
-                    )
-                    unpublished = await store.collection(SENDS).count_documents(
-                        {"outcome_published": False}
+                        await store.collection(SEND_OUTCOMES)
+                        .find({"status": {"$ne": "sent"}})
+                        .to_list(10)
                     )
                     raise AssertionError(
-                        f"not sent: {docs}; unpublished: {unpublished}; "
+                        f"not sent: {docs}; "
                         f"failed: {tap.named('email.failed')}; log: {log.read_text()[-3000:]}"
                     ) from None
                 messages = await eventually(
@@ -156,8 +158,10 @@ async def test_kill_9_halfway_then_restart_delivers_each_exactly_once(
     assert len({e["event_id"] for e in sent_events}) == BATCH
     assert {e["message_id"] for e in sent_events} == {r.message_id for r in requests}
     assert tap.named("email.failed") == []
-    statuses = await store.collection(SENDS).distinct("status")
+    assert await store.collection(SENDS).count_documents({}) == BATCH
+    statuses = await store.collection(SEND_OUTCOMES).distinct("status")
     assert statuses == ["sent"]
+    assert await store.collection(SEND_OUTCOMES).count_documents({}) == BATCH
 
 
 async def _all_arrived(sandbox: MailSandbox, address: str, count: int) -> list[object] | None:

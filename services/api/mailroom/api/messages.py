@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from mailroom.api.deps import CallerDep, MetricsDep, PlatformDep
 from mailroom.api.errors import ApiError, ErrorResponse, not_found
 from mailroom.api.mailboxes import find_visible
-from mailroom.shared.collections import SEND_BUDGETS, SENDS
+from mailroom.shared.collections import SEND_BUDGETS
 from mailroom.shared.contracts import Address, SendEmail
 from mailroom.shared.sends import (
     BudgetWindow,
@@ -27,6 +27,7 @@ from mailroom.shared.sends import (
     SendStatus,
     TimelineEntry,
     budget_window_id,
+    load_send,
     window_bounds,
 )
 
@@ -189,9 +190,7 @@ async def get_message(
     platform: PlatformDep,
 ) -> MessageStatus:
     """Status, SMTP outcome and timeline of a send; 404 until the sender has taken it."""
-    doc = await platform.store.collection(SENDS).find_one(
-        {"_id": message_id, "tenant_id": caller.tenant_id}
-    )
+    doc = await load_send(platform.store, message_id, tenant_id=caller.tenant_id)
     if doc is None:
         raise not_found("Message")
     try:

@@ -1,7 +1,7 @@
 """Coalesce the store operations of concurrently handled messages into one round trip.
 
 Up to `prefetch` send requests are handled at once, and each needs the same few
-store operations (claim, record the outcome, mark it published). Sent one by one,
+store operations (look up, claim, record the outcome). Sent one by one,
 every operation pays the store's per-command cost; a batch pays it once. A
 `Batcher` gathers the calls that arrive while the previous batch is in flight and
 sends them together: under light load a call goes out at once (no added delay),

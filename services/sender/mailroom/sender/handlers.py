@@ -4,17 +4,21 @@
 In order:
 
 1. Look at what the `sends` collection already knows (a redelivery or a
-   duplicate): finished sends only get their result event published if that
-   did not happen yet; a send another replica is working on waits.
+   duplicate): a finished send only gets its result event published again (same
+   event id; it may not have gone out before a crash); a send another replica is
+   working on waits.
 2. Render the message (refused as `invalid` if it cannot be well-formed).
 3. Leave out suppressed recipients (`suppressed` if none remain).
 4. Hold messages of a mailbox whose credentials were rejected, until the mailbox
    is changed; wait for the next window when a sending budget is spent.
 5. Take a pooled SMTP connection, mark the send `sending` (compare-and-set, so
    only one delivery can), run the transaction.
-6. Record the outcome in `sends`, then publish it (`email.sent`, `email.failed`,
+6. Record the outcome (`send_outcomes`), then publish it (`email.sent`, `email.failed`,
    `email.deferred`, plus `email.bounce.received` for each recipient refused
-   with 5xx). Only then does the bus ack the message.
+   with 5xx). Only then does the bus ack the message. That the event went out is
+   not written down (it would cost a third store write per send): a later
+   delivery of the same request republishes it, which consumers tolerate since
+   its event id is the same.
 
 A send found still `sending` after its lease ran out was being handed to the
 server when its replica died; it may have been accepted, so it is reported
@@ -196,10 +200,8 @@ async def _continue_existing(
             counts_as_attempt=False,
         )
     if record.status in ("sent", "failed"):
-        if not record.outcome_published:
-            await _publish_outcome(deps, event, record)
-        else:
-            deps.metrics.sends.labels("duplicate", "").inc()
+        # Recorded, but whether its result went out is unknown: publish it again.
+        await _publish_outcome(deps, event, record, repeated=True)
         return False
     if record.status == "sending":
         # Its replica died between starting the transaction and recording the result.
@@ -504,11 +506,12 @@ async def _publish_outcome(
     record: SendRecord,
     *,
     failed_recipients: list[str] | None = None,
+    repeated: bool = False,
 ) -> None:
-    """Publish the result of a recorded outcome, then mark it published.
+    """Publish the result of a recorded outcome (`repeated`: again, for a duplicate).
 
     Event ids are derived from the message id, so a result published again after
-    a crash is recognisably the same event.
+    a crash or for a duplicate request is recognisably the same event.
     """
     events: list[Message] = []
     for i, refusal in enumerate(record.refusals):
@@ -547,7 +550,8 @@ async def _publish_outcome(
                 **common,
             )
         )
-        deps.metrics.sends.labels("sent", "").inc()
+        if not repeated:
+            deps.metrics.sends.labels("sent", "").inc()
     else:
         reason = cast(
             FailureReason,
@@ -566,9 +570,11 @@ async def _publish_outcome(
                 **common,
             )
         )
-        deps.metrics.sends.labels("failed", reason).inc()
+        if not repeated:
+            deps.metrics.sends.labels("failed", reason).inc()
+    if repeated:
+        deps.metrics.sends.labels("duplicate", "").inc()
     await deps.bus.publish_many(events)
-    await deps.ledger.mark_published(record.id, _now())
 
 
 def _party(address: Address) -> Party:

@@ -5,27 +5,32 @@ Every write that changes who owns a send is a compare-and-set on `status` and
 the lease, so two replicas handling the same request (a redelivery, a duplicate
 publish) never both start an SMTP transaction for it.
 
-The hot path (look up, claim, record the outcome, mark it published) goes through
-`Batcher`s: the messages handled concurrently share one `find`, one
-`insert_many(ordered=False)`, one `bulk_write` and one `update_many` per round,
-instead of a store round trip each. Every filter starts with `_id` equality and
-adds only plain conditions on the same document (no `$or`), so any MongoDB-wire
-store finds the document through the `_id` index.
+The hot path (look up, claim, record the outcome) goes through `Batcher`s: the
+messages handled concurrently share one `find` per collection and one
+`insert_many(ordered=False)` per collection per round, instead of a store round
+trip each. A send costs two inserts: the claim into `sends` and its final
+outcome into `send_outcomes` (updates of indexed documents are the store's most
+expensive operation; see `mailroom.shared.sends`). Whether its result event went
+out is not recorded (that would be a third write): any later delivery of a
+finished send publishes its result again, under the same event id. Every filter
+starts with `_id` equality and adds only plain conditions on the same document
+(no `$or`), so any MongoDB-wire store finds the document through the `_id` index.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo import UpdateOne
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError
 
 from mailroom.sender.batching import Batcher
-from mailroom.shared.collections import SENDS
+from mailroom.shared.collections import SEND_OUTCOMES, SENDS
 from mailroom.shared.contracts import SendEmail
-from mailroom.shared.sends import SendRecord, SendStatus
+from mailroom.shared.sends import SendRecord, SendStatus, with_outcome
 from mailroom.shared.store import Store
 
 # Statuses from which a send may (re)start its SMTP transaction.
@@ -65,7 +70,6 @@ def _new_doc(event: SendEmail, now: datetime, status: SendStatus) -> dict[str, A
         "attempts": 0,
         "recipients": [a.email for a in (*event.to, *event.cc, *event.bcc)],
         "metadata": event.metadata,
-        "outcome_published": False,
         "lease_owner": None,
         "lease_until": None,
         "created_at": now,
@@ -79,12 +83,13 @@ class SendLedger:
 
     def __init__(self, store: Store, owner: str, lease_s: float) -> None:
         self._sends = store.collection(SENDS)
+        self._outcomes = store.collection(SEND_OUTCOMES)
         self.owner = owner
         self._lease = timedelta(seconds=lease_s)
         self._finds: Batcher[str, dict[str, Any] | None] = Batcher(self._find_batch)
         self._inserts: Batcher[dict[str, Any], bool] = Batcher(self._insert_batch)
+        self._outcome_inserts: Batcher[dict[str, Any], bool] = Batcher(self._insert_outcome_batch)
         self._updates: Batcher[UpdateOne, None] = Batcher(self._update_batch)
-        self._published: Batcher[str, None] = Batcher(self._published_batch)
 
     async def find(self, message_id: str) -> SendRecord | None:
         doc = await self._finds.submit(message_id)
@@ -196,8 +201,8 @@ class SendLedger:
     ) -> None:
         """A final outcome (`sent` or `failed`), recorded before its event is published.
 
-        The lease is kept until the event is confirmed (`mark_published`), so a
-        duplicate delivery arriving meanwhile waits instead of publishing it again.
+        Releases the lease: from here on, any delivery of the same request only
+        publishes this outcome (again), it never starts another transaction.
         """
         entry = _entry(
             now,
@@ -210,8 +215,8 @@ class SendLedger:
             **fields,
             "status": status,
             "updated_at": now,
-            "lease_owner": self.owner,
-            "lease_until": now + self._lease,
+            "lease_owner": None,
+            "lease_until": None,
         }
         if not exists:
             doc = _new_doc(event, now, status)
@@ -219,37 +224,31 @@ class SendLedger:
             doc["timeline"].append(entry)
             if await self._inserts.submit(doc):
                 return
-        await self._updates.submit(
-            UpdateOne(
-                {"_id": event.message_id, "status": {"$nin": ["sent", "failed"]}},
-                {"$set": updates, "$push": {"timeline": entry}},
-            )
+        # One outcome per send: when another delivery recorded one first, that one stands.
+        await self._outcome_inserts.submit(
+            {"_id": event.message_id, **updates, "timeline_entry": entry}
         )
-
-    async def mark_published(self, message_id: str, now: datetime) -> None:
-        await self._published.submit(message_id)
 
     # ------------------------------------------------------------------ batches
 
     async def _find_batch(self, ids: list[str]) -> list[dict[str, Any] | None]:
-        found = {
-            doc["_id"]: doc async for doc in self._sends.find({"_id": {"$in": sorted(set(ids))}})
-        }
-        return [found.get(message_id) for message_id in ids]
+        wanted = {"_id": {"$in": sorted(set(ids))}}
+        found = {doc["_id"]: doc async for doc in self._sends.find(wanted)}
+        outcomes = {doc["_id"]: doc async for doc in self._outcomes.find(wanted)}
+        return [
+            with_outcome(found[message_id], outcomes.get(message_id))
+            if message_id in found
+            else None
+            for message_id in ids
+        ]
 
     async def _insert_batch(self, docs: list[dict[str, Any]]) -> list[bool | BaseException]:
-        """Insert each document; False for one whose send is already on record."""
-        outcomes: list[bool | BaseException] = [True] * len(docs)
-        try:
-            await self._sends.insert_many(docs, ordered=False)
-        except BulkWriteError as exc:
-            for error in exc.details.get("writeErrors", []):
-                index = int(error["index"])
-                if error.get("code") == _DUPLICATE_KEY:
-                    outcomes[index] = False
-                else:
-                    outcomes[index] = RuntimeError(f"insert into sends failed: {error}")
-        return outcomes
+        """Insert each claim; False for one whose send is already on record."""
+        return await _insert_each(self._sends, docs)
+
+    async def _insert_outcome_batch(self, docs: list[dict[str, Any]]) -> list[bool | BaseException]:
+        """Insert each outcome; False for one whose send has an outcome already."""
+        return await _insert_each(self._outcomes, docs)
 
     async def _update_batch(self, updates: list[UpdateOne]) -> list[BaseException | None]:
         outcomes: list[BaseException | None] = [None] * len(updates)
@@ -260,16 +259,20 @@ class SendLedger:
                 outcomes[int(error["index"])] = RuntimeError(f"update of sends failed: {error}")
         return outcomes
 
-    async def _published_batch(self, ids: list[str]) -> list[None]:
-        await self._sends.update_many(
-            {"_id": {"$in": sorted(set(ids))}},
-            {
-                "$set": {
-                    "outcome_published": True,
-                    "lease_owner": None,
-                    "lease_until": None,
-                    "updated_at": datetime.now(UTC),
-                }
-            },
-        )
-        return [None] * len(ids)
+
+async def _insert_each(
+    collection: AsyncCollection[dict[str, Any]], docs: list[dict[str, Any]]
+) -> list[bool | BaseException]:
+    """Insert the documents in one command; per document True, or False for a
+    duplicate `_id` (or unique key), or the error."""
+    results: list[bool | BaseException] = [True] * len(docs)
+    try:
+        await collection.insert_many(docs, ordered=False)
+    except BulkWriteError as exc:
+        for error in exc.details.get("writeErrors", []):
+            index = int(error["index"])
+            if error.get("code") == _DUPLICATE_KEY:
+                results[index] = False
+            else:
+                results[index] = RuntimeError(f"insert into {collection.name} failed: {error}")
+    return results
