@@ -54,6 +54,7 @@ bench-connection: install
 	$(BIN)/python bench/bench_connection_test.py
 
 bounce-eval: install
+	@$(BIN)/python -m compileall -q shared services
 	$(BIN)/python bench/bounce_eval.py
 
 clean:
