@@ -121,47 +121,54 @@ def send(mailbox_id: str, to: str, key: str) -> SendEmail:
     )
 
 
-async def test_a_dsn_for_a_dead_address_suppresses_it_and_the_next_send_is_refused(
-    mail_sandbox: MailSandbox, common: dict[str, object], store: Store
-) -> None:
-    keys = str(common["encryption_keys"])
-    kid, _, key = keys.partition(":")
+@contextlib.asynccontextmanager
+async def platform_watching_alice(
+    sandbox: MailSandbox,
+    common: dict[str, object],
+    store: Store,
+    routing_keys: list[str],
+    *,
+    with_bounce: bool,
+) -> AsyncIterator[tuple[str, Bus, EventTap]]:
+    """Sender, watcher (and bounce service) running, Alice's inbox watched; yields her id."""
+    kid, _, key = str(common["encryption_keys"]).partition(":")
     cipher = EnvelopeCipher({kid: base64.b64decode(key)}, kid)
-    mailbox_id = await add_alice_mailbox(store, mail_sandbox, cipher)
-    dead = f"left-the-company-{uuid.uuid4().hex[:6]}@{mail_sandbox.domain}"
-    sender = load_settings(SenderSettings, **common, http_port=free_port())
-    watcher = load_settings(
-        WatcherSettings, **common, http_port=free_port(), lease_seconds=6, heartbeat_seconds=1
-    )
-    bounce = load_settings(BounceSettings, **common, http_port=free_port())
-    bus = Bus(
-        str(common["amqp_url"]),
-        namespace=str(common["bus_namespace"]),
-        service="test",
-        metrics=BusMetrics(new_registry()),
-    )
+    mailbox_id = await add_alice_mailbox(store, sandbox, cipher)
+    amqp_url, namespace = str(common["amqp_url"]), str(common["bus_namespace"])
+    bus = Bus(amqp_url, namespace=namespace, service="test", metrics=BusMetrics(new_registry()))
     await bus.connect()
     async with contextlib.AsyncExitStack() as stack:
-        tap = await stack.enter_async_context(
-            EventTap(
-                str(common["amqp_url"]),
-                str(common["bus_namespace"]),
-                ["email.sent", "email.failed", "contact.bounced", "email.bounce.received"],
-            )
+        stack.push_async_callback(bus.close)
+        tap = await stack.enter_async_context(EventTap(amqp_url, namespace, routing_keys))
+        if with_bounce:
+            bounce = load_settings(BounceSettings, **common, http_port=free_port())
+            await stack.enter_async_context(running_service(serve_bounce, bounce))
+        watcher = load_settings(
+            WatcherSettings, **common, http_port=free_port(), lease_seconds=6, heartbeat_seconds=1
         )
-        await stack.enter_async_context(running_service(serve_bounce, bounce))
         await stack.enter_async_context(running_service(serve_watcher, watcher))
+        sender = load_settings(SenderSettings, **common, http_port=free_port())
         await stack.enter_async_context(running_service(serve_sender, sender))
 
         async def watching() -> bool:
-            return (
-                await store.collection(WATCH_CURSORS).count_documents(
-                    {"mailbox_id": mailbox_id, "folder": "INBOX"}
-                )
-                > 0
-            )
+            cursors = store.collection(WATCH_CURSORS)
+            found = await cursors.count_documents({"mailbox_id": mailbox_id, "folder": "INBOX"})
+            return found > 0
 
         await eventually_true(watching)
+        yield mailbox_id, bus, tap
+
+
+async def test_a_dsn_for_a_dead_address_suppresses_it_and_the_next_send_is_refused(
+    mail_sandbox: MailSandbox, common: dict[str, object], store: Store
+) -> None:
+    dead = f"left-the-company-{uuid.uuid4().hex[:6]}@{mail_sandbox.domain}"
+    keys = ["email.sent", "email.failed", "contact.bounced", "email.bounce.received"]
+    async with platform_watching_alice(mail_sandbox, common, store, keys, with_bounce=True) as (
+        mailbox_id,
+        bus,
+        tap,
+    ):
         first = send(mailbox_id, dead, "first")
         await bus.publish(first)
         [sent] = await tap.wait_for("email.sent", timeout=30)
@@ -172,57 +179,25 @@ async def test_a_dsn_for_a_dead_address_suppresses_it_and_the_next_send_is_refus
         assert (bounced["kind"], bounced["reason"]) == ("hard", "userunknown")
         assert bounced["suppressed"] is True
         assert bounced["message_id"] == first.message_id
-        assert (
-            await store.collection(SUPPRESSIONS).count_documents({"tenant_id": "t1", "email": dead})
-            == 1
-        )
+        suppressions = store.collection(SUPPRESSIONS)
+        assert await suppressions.count_documents({"tenant_id": "t1", "email": dead}) == 1
 
         await bus.publish(send(mailbox_id, dead, "second"))
         [failed] = await tap.wait_for("email.failed", timeout=30)
         assert failed["reason"] == "suppressed"
         assert len(tap.named("email.sent")) == 1
-    await bus.close()
 
 
 async def test_a_human_reply_to_a_sent_message_is_reported_once_with_its_origin(
     mail_sandbox: MailSandbox, common: dict[str, object], store: Store
 ) -> None:
-    keys = str(common["encryption_keys"])
-    kid, _, key = keys.partition(":")
-    cipher = EnvelopeCipher({kid: base64.b64decode(key)}, kid)
-    mailbox_id = await add_alice_mailbox(store, mail_sandbox, cipher)
     demo = f"demo@{mail_sandbox.domain}"
-    sender = load_settings(SenderSettings, **common, http_port=free_port())
-    watcher = load_settings(
-        WatcherSettings, **common, http_port=free_port(), lease_seconds=6, heartbeat_seconds=1
-    )
-    bus = Bus(
-        str(common["amqp_url"]),
-        namespace=str(common["bus_namespace"]),
-        service="test",
-        metrics=BusMetrics(new_registry()),
-    )
-    await bus.connect()
-    async with contextlib.AsyncExitStack() as stack:
-        tap = await stack.enter_async_context(
-            EventTap(
-                str(common["amqp_url"]),
-                str(common["bus_namespace"]),
-                ["email.sent", "email.reply.received"],
-            )
-        )
-        await stack.enter_async_context(running_service(serve_watcher, watcher))
-        await stack.enter_async_context(running_service(serve_sender, sender))
-
-        async def watching() -> bool:
-            return (
-                await store.collection(WATCH_CURSORS).count_documents(
-                    {"mailbox_id": mailbox_id, "folder": "INBOX"}
-                )
-                > 0
-            )
-
-        await eventually_true(watching)
+    keys = ["email.sent", "email.reply.received"]
+    async with platform_watching_alice(mail_sandbox, common, store, keys, with_bounce=False) as (
+        mailbox_id,
+        bus,
+        tap,
+    ):
         original = send(mailbox_id, demo, "to-demo")
         await bus.publish(original)
         [sent] = await tap.wait_for("email.sent", timeout=30)
@@ -235,7 +210,6 @@ async def test_a_human_reply_to_a_sent_message_is_reported_once_with_its_origin(
         assert "Sounds good" in reply["snippet"]
         assert reply["folder"] == "INBOX"
     assert len(tap.named("email.reply.received")) == 1
-    await bus.close()
 
 
 def reply_from_demo(sandbox: MailSandbox, in_reply_to: str) -> None:
