@@ -44,14 +44,14 @@ class Lease:
     until: datetime
 
 
-def lease_is_live(record: SendRecord, now: datetime, owner: str) -> bool:
-    """Someone else is working on this send right now."""
-    return (
-        record.lease_owner is not None
-        and record.lease_owner != owner
-        and record.lease_until is not None
-        and record.lease_until > now
-    )
+def lease_is_live(record: SendRecord, now: datetime) -> bool:
+    """A delivery of this send is at work right now, in this process or another.
+
+    Two deliveries of the same request can run at once in one process (a producer
+    publishing twice), so the owner does not matter: only a lapsed lease means
+    the delivery that held it died.
+    """
+    return record.lease_until is not None and record.lease_until > now
 
 
 def _entry(now: datetime, status: SendStatus, **extra: Any) -> dict[str, Any]:
