@@ -59,15 +59,6 @@ def port_env_name(service: str) -> str:
     return f"MAILROOM_{service.upper().replace('-', '_')}_HTTP_PORT"
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _pipe_with_prefix(stream: IO[bytes], prefix: str) -> None:
     for line in iter(stream.readline, b""):
         sys.stdout.write(f"{prefix} {line.decode(errors='replace').rstrip()}\n")
@@ -163,11 +154,11 @@ def _summary(stack_lines: list[str], services: list[ServiceProcess], example: st
 
 
 def _up(args: argparse.Namespace) -> int:
-    from mailroom.localinfra import LocalStack
+    from mailroom.localinfra import LocalStack, free_port
 
     free_ports = bool(args.free_ports)
     ports = {
-        name: _free_port() if free_ports else int(os.environ.get(port_env_name(name), default))
+        name: free_port() if free_ports else int(os.environ.get(port_env_name(name), default))
         for name, default in DEFAULT_HTTP_PORTS.items()
     }
     workdir = Path(tempfile.mkdtemp(prefix="mailroom-up-"))

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from mailroom.localinfra import free_port
 from mailroom.localinfra.oauth_server import LocalOAuthServer
 from mailroom.oauth_refresh.metrics import OAuthRefreshMetrics
 from mailroom.oauth_refresh.refresh import RefreshDeps, refresh_due_tokens
@@ -26,15 +26,9 @@ from tests.integration.support.events import EventTap
 pytestmark = pytest.mark.integration
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def oauth_server() -> Iterator[LocalOAuthServer]:
-    with LocalOAuthServer(_free_port()) as server:
+    with LocalOAuthServer(free_port()) as server:
         yield server
 
 

@@ -7,7 +7,6 @@ import base64
 import contextlib
 import imaplib
 import os
-import socket
 import ssl
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -20,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from mailroom.localinfra import MailSandbox
+from mailroom.localinfra import MailSandbox, free_port
 from mailroom.sender.main import serve
 from mailroom.sender.settings import SenderSettings
 from mailroom.shared.collections import MAILBOXES
@@ -31,12 +30,6 @@ from mailroom.shared.store import Store
 
 KEY = os.urandom(32)
 KEYS_SETTING = "k1:" + base64.b64encode(KEY).decode()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def eventually(check: Callable[[], Any], timeout: float = 30.0, what: str = "") -> Any:
