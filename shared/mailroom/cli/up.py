@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -190,7 +191,7 @@ def _up(args: argparse.Namespace) -> int:
             print(f"mailroom up: {exc}", file=sys.stderr)
             status = 1
         finally:
-            _rmtree(workdir)
+            shutil.rmtree(workdir, ignore_errors=True)
     print("Stopped.", flush=True)
     return status
 
@@ -333,12 +334,6 @@ def _demo_example(stack: LocalStack, workdir: Path, api_port: int) -> str:
             "",
         ]
     )
-
-
-def _rmtree(path: Path) -> None:
-    import shutil
-
-    shutil.rmtree(path, ignore_errors=True)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
