@@ -154,10 +154,11 @@ def test_any_wording_finds_what_the_whole_alternation_finds(words: list[str], na
     assert wordings.found_in(text) == (re.search(wordings.pattern, text) is not None)
 
 
-def test_plain_wordings_are_looked_up_without_compiling() -> None:
+def test_finite_wordings_are_looked_up_as_plain_strings() -> None:
     rule = next(rule for rule in TEXT_RULES if rule.reason == "mailererror")
-    plain = {wording.pattern for wording in rule.wordings if wording.plain}
+    forms = {wording.pattern: wording.forms for wording in rule.wordings}
 
-    assert "mailer error" in plain
-    assert r"pipe to \|" not in plain
+    assert forms["mailer error"] == ("mailer error",)
+    assert forms[r"pipe to \|"] == ("pipe to |",)
+    assert forms[r"\bprocmail: "] is None
     assert "undeliver" in classify._BOUNCE_SUBJECT.plain

@@ -8,6 +8,11 @@ need. A `LazyPattern` is declared like `re.compile(...)` and compiled the first
 time it is used; an `AnyWording` splits an alternation into wordings, looks the
 plain-text ones up as substrings and compiles the others one by one.
 
+Most wordings are small finite languages such as `mailbox (?:is )?full`: they
+are expanded into the few plain strings they match (`literal_forms`) and never
+compiled at all. Expanding one costs a small fraction of what `re.compile`
+spends parsing it.
+
 Patterns that would need `re.IGNORECASE` are written in lower case and searched
 in `lowered(text)` instead: case-insensitive patterns cost half again as much to
 compile and search more slowly.
@@ -25,6 +30,119 @@ if TYPE_CHECKING:
 
 # Characters with a meaning in a regular expression: a pattern without them is plain text.
 REGEX_SYNTAX: Final = frozenset("\\.^$*+?{}[]|()")
+
+# A wording expanding to more strings than this is compiled instead: past a few
+# dozen substring searches per text, one compiled search is cheaper.
+MAX_LITERAL_FORMS: Final = 24
+
+
+_INFINITE_OR_ANCHORED: Final = frozenset(".*+{^$")
+
+
+class _NotFinite(Exception):
+    """The pattern uses syntax outside what `literal_forms` expands."""
+
+
+def literal_forms(pattern: str, limit: int = MAX_LITERAL_FORMS) -> tuple[str, ...] | None:
+    """The plain strings `pattern` matches, when it is a small finite language; else None.
+
+    Understood: literal characters, escaped punctuation (`\\|`), groups with
+    alternatives (`(?:a|b)`), an optional `?` after a character, class or group, and
+    character classes listing plain characters (`[sz]`). Anything else (`\\b`, `.`,
+    `*`, `+`, `{n}`, anchors, look-arounds, ranges, lazy `??`) gives None, and so does
+    a language of more than `limit` strings. For such a language,
+    `re.search(pattern, text)` finds a match exactly when one of the strings is a
+    substring of `text`.
+    """
+    if REGEX_SYNTAX.isdisjoint(pattern):
+        return (pattern,)
+    if (
+        _INFINITE_OR_ANCHORED.intersection(pattern)
+        or "\\b" in pattern
+        or "(?" in pattern.replace("(?:", "")
+    ):
+        return None  # the common reasons for None, found without parsing
+    try:
+        forms, end = _alternatives(pattern, 0, limit)
+    except _NotFinite:
+        return None
+    if end != len(pattern):
+        return None  # an unbalanced ")"
+    return tuple(dict.fromkeys(forms))
+
+
+def _alternatives(pattern: str, at: int, limit: int) -> tuple[list[str], int]:
+    """`seq ("|" seq)*` from `at` up to a ")" or the end: the forms, and where it stopped."""
+    forms: list[str] = []
+    while True:
+        sequence, at = _sequence(pattern, at, limit)
+        forms.extend(sequence)
+        if len(forms) > limit:
+            raise _NotFinite
+        if at < len(pattern) and pattern[at] == "|":
+            at += 1
+            continue
+        return forms, at
+
+
+def _sequence(pattern: str, at: int, limit: int) -> tuple[list[str], int]:
+    forms = [""]
+    while at < len(pattern) and pattern[at] not in "|)":
+        if pattern[at] not in REGEX_SYNTAX:
+            # A run of plain characters is appended whole (all but its last
+            # character when a quantifier follows: that one is an atom of its own).
+            end = at + 1
+            while end < len(pattern) and pattern[end] not in REGEX_SYNTAX:
+                end += 1
+            if end < len(pattern) and pattern[end] in "?*+{":
+                end -= 1
+            if end > at:
+                run = pattern[at:end]
+                forms = [form + run for form in forms]
+                at = end
+                continue
+        choices, at = _atom(pattern, at, limit)
+        if at < len(pattern) and pattern[at] == "?":
+            at += 1
+            if at < len(pattern) and pattern[at] in "?+":
+                raise _NotFinite  # lazy or possessive: not worth expanding
+            choices = [*choices, ""]
+        if at < len(pattern) and pattern[at] in "*+{":
+            raise _NotFinite
+        if len(forms) * len(choices) > limit:
+            raise _NotFinite
+        forms = [form + choice for form in forms for choice in choices]
+    return forms, at
+
+
+def _atom(pattern: str, at: int, limit: int) -> tuple[list[str], int]:
+    char = pattern[at]
+    if char == "(":
+        if pattern.startswith("(?:", at):
+            at += 3
+        elif pattern.startswith("(?", at):
+            raise _NotFinite  # look-around, named group, inline flags
+        else:
+            at += 1
+        forms, at = _alternatives(pattern, at, limit)
+        if at >= len(pattern) or pattern[at] != ")":
+            raise _NotFinite
+        return forms, at + 1
+    if char == "[":
+        end = pattern.find("]", at + 2)  # a "]" right after "[" would be literal
+        members = pattern[at + 1 : end] if end > 0 else ""
+        if not members or members[0] == "^" or "\\" in members or "[" in members:
+            raise _NotFinite
+        if "-" in members.strip("-"):
+            raise _NotFinite  # a range
+        return list(dict.fromkeys(members)), end + 1
+    if char == "\\":
+        if at + 1 >= len(pattern) or pattern[at + 1].isalnum():
+            raise _NotFinite  # \b, \d, \s, back-references
+        return [pattern[at + 1]], at + 2
+    if char in ".^$*+?{}":
+        raise _NotFinite
+    return [char], at + 1
 
 
 def lowered(text: str) -> str:
@@ -82,16 +200,24 @@ class LazyPattern:
 class AnyWording:
     """Whether a text holds any of several wordings, as one alternation `a|b|c` would find.
 
-    Plain-text wordings are looked up as substrings; the others are compiled one
-    by one, only when no plain wording was found.
+    Wordings with a few plain forms (`literal_forms`) are looked up as substrings;
+    the others are compiled one by one, only when no plain form was found.
     """
 
     __slots__ = ("_patterns", "plain", "wordings")
 
     def __init__(self, *wordings: str) -> None:
         self.wordings = wordings
-        self.plain = tuple(word for word in wordings if REGEX_SYNTAX.isdisjoint(word))
-        self._patterns = [LazyPattern(word) for word in wordings if word not in self.plain]
+        plain: list[str] = []
+        patterns: list[LazyPattern] = []
+        for word in wordings:
+            forms = literal_forms(word)
+            if forms is None:
+                patterns.append(LazyPattern(word))
+            else:
+                plain.extend(forms)
+        self.plain = tuple(plain)
+        self._patterns = patterns
 
     @property
     def pattern(self) -> str:

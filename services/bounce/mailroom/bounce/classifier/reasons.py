@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from mailroom.bounce.classifier.model import Kind
-from mailroom.bounce.classifier.patterns import REGEX_SYNTAX, AnyWording, LazyPattern
+from mailroom.bounce.classifier.patterns import AnyWording, LazyPattern, literal_forms
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -677,27 +677,38 @@ _TEXT_RULES: Final[list[tuple[str, tuple[str, ...], tuple[str, ...]]]] = [
 class Wording:
     """One alternative wording of a rule, searched only when the text holds one of its keywords.
 
-    A wording without regular expression syntax is plain text: it is looked up as
-    a substring and never compiled.
+    A wording that is a small finite language is looked up as the plain strings it
+    matches (`literal_forms`) and never compiled. Both the expansion and the
+    compilation wait until a text holds one of the wording's keywords.
     """
 
-    __slots__ = ("_compiled", "keywords", "pattern", "plain")
+    __slots__ = ("_compiled", "_forms", "keywords", "pattern")
 
     def __init__(self, pattern: str, keywords: tuple[str, ...]) -> None:
         self.pattern = pattern
         self.keywords = keywords
-        self.plain = REGEX_SYNTAX.isdisjoint(pattern)
+        self._forms: tuple[str, ...] | bool | None = False  # False: not expanded yet
         self._compiled: re.Pattern[str] | None = None
+
+    @property
+    def forms(self) -> tuple[str, ...] | None:
+        """The plain strings the wording matches, or None when it is compiled instead."""
+        forms = self._forms
+        if forms is False:
+            forms = self._forms = literal_forms(self.pattern)
+        assert forms is not True
+        return forms
 
     def matches(self, text: str) -> bool:
         """Whether the wording occurs in the normalised `text`."""
-        if self.plain:
-            return self.pattern in text
         for keyword in self.keywords:
             if keyword in text:
                 break
         else:
             return False
+        forms = self.forms
+        if forms is not None:
+            return any(form in text for form in forms)
         compiled = self._compiled
         if compiled is None:
             compiled = self._compiled = re.compile(self.pattern)

@@ -1,0 +1,145 @@
+"""`literal_forms`: a wording expanded into plain strings finds exactly what the regex finds.
+
+The classifier looks most of its wordings up as plain substrings instead of
+compiling them. That is only right if the expansion is exactly the wording's
+language: every form must match the pattern, and no string the pattern matches
+may be missing. These tests check both against the running Python's own regular
+expression parser, for every wording the classifier holds.
+"""
+
+from __future__ import annotations
+
+import importlib
+import itertools
+import re
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mailroom.bounce.classifier import classify, reasons, vendors
+from mailroom.bounce.classifier.patterns import AnyWording, literal_forms
+from mailroom.bounce.classifier.reasons import TEXT_RULES
+
+_parser: Any = importlib.import_module("re._parser")
+_c: Any = importlib.import_module("re._constants")
+
+
+def _language(items: Any) -> set[str] | None:
+    """Every string a parsed pattern matches, when that is finite and small; else None."""
+    strings = {""}
+    for op, av in items:
+        if op is _c.LITERAL:
+            choices = {chr(av)}
+        elif op is _c.SUBPATTERN:
+            found = _language(av[3])
+            if found is None:
+                return None
+            choices = found
+        elif op is _c.BRANCH:
+            choices = set()
+            for branch in av[1]:
+                found = _language(branch)
+                if found is None:
+                    return None
+                choices |= found
+        elif op is _c.IN and all(member_op is _c.LITERAL for member_op, _ in av):
+            choices = {chr(value) for _, value in av}
+        elif op is _c.MAX_REPEAT and av[0] == 0 and av[1] == 1:
+            found = _language(av[2])
+            if found is None:
+                return None
+            choices = found | {""}
+        else:
+            return None
+        strings = {start + choice for start in strings for choice in choices}
+        if len(strings) > 10_000:
+            return None
+    return strings
+
+
+def _wordings() -> list[str]:
+    found = [wording.pattern for rule in TEXT_RULES for wording in rule.wordings]
+    for module in (classify, reasons, vendors):
+        for value in vars(module).values():
+            if isinstance(value, AnyWording):
+                found.extend(value.wordings)
+    return sorted(set(found))
+
+
+WORDINGS = _wordings()
+
+
+@pytest.mark.parametrize("pattern", WORDINGS)
+def test_forms_are_exactly_the_language_of_the_wording(pattern: str) -> None:
+    forms = literal_forms(pattern)
+    if forms is None:
+        return  # compiled instead: nothing to compare
+    assert set(forms) == _language(_parser.parse(pattern))
+    assert all(re.fullmatch(pattern, form) for form in forms)
+
+
+def test_most_wordings_need_no_compiling() -> None:
+    expanded = [pattern for pattern in WORDINGS if literal_forms(pattern) is not None]
+
+    assert len(expanded) > 0.8 * len(WORDINGS)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "forms"),
+    [
+        ("mailbox (?:is )?full", {"mailbox full", "mailbox is full"}),
+        ("unauthori[sz]ed", {"unauthorised", "unauthorized"}),
+        ("not (?:rfc[- ]?)?compliant",
+         {"not compliant", "not rfc compliant", "not rfc-compliant", "not rfccompliant"}),
+        (r"pipe to \|", {"pipe to |"}),
+        ("time(?:d)? ?out", {"timeout", "timedout", "time out", "timed out"}),
+        ("a|b(?:c|)", {"a", "bc", "b"}),
+    ],
+)  # fmt: skip
+def test_expansions(pattern: str, forms: set[str]) -> None:
+    assert set(literal_forms(pattern) or ()) == forms
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [r"\bspf\b", "domain .* does not", r"exit code \d", "rfc ?822(?! ?;)", "^550", "x+",
+     "a{2}", "[a-z]x", "[^@]x", "(?i)x", "a??b", "(?:a", "a)", "colou?r?+"],
+)  # fmt: skip
+def test_what_is_not_a_small_finite_language_is_left_to_the_regex_engine(pattern: str) -> None:
+    assert literal_forms(pattern) is None
+
+
+def test_languages_larger_than_the_limit_are_compiled_instead() -> None:
+    pattern = "(?:a|b|c)(?:d|e|f)(?:g|h|i)"
+
+    assert literal_forms(pattern, limit=26) is None
+    assert len(literal_forms(pattern, limit=27) or ()) == 27
+
+
+_FINITE = [pattern for pattern in WORDINGS if literal_forms(pattern) is not None]
+_PIECES = sorted(
+    {
+        piece
+        for pattern in _FINITE
+        for form in literal_forms(pattern) or ()
+        for piece in form.split()
+    }
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(_FINITE), st.lists(st.sampled_from(_PIECES), max_size=8))
+def test_substring_search_agrees_with_the_regex(pattern: str, words: list[str]) -> None:
+    text = " ".join(words)
+    forms = literal_forms(pattern) or ()
+
+    assert any(form in text for form in forms) == (re.search(pattern, text) is not None)
+
+
+def test_every_form_of_a_wording_is_found_by_its_rule() -> None:
+    for rule in TEXT_RULES:
+        for wording in rule.wordings:
+            for form in itertools.islice(wording.forms or (), 5):
+                assert rule.matches(f"x {form} y"), (rule.reason, form)
