@@ -66,7 +66,13 @@ from mailroom.localinfra.mongo import ensure_mongo
 from mailroom.localinfra.ports import free_port
 from mailroom.sender.render import Party, message_id_header_for, render_message
 from mailroom.sender.settings import SenderSettings
-from mailroom.shared.bus import Bus
+from mailroom.shared.bus import (
+    Bus,
+    dead_letter_queue_name,
+    queue_name,
+    retry_queue_name,
+    retry_steps_ms,
+)
 from mailroom.shared.collections import INDEXES, MAILBOXES, SEND_OUTCOMES, SENDS
 from mailroom.shared.contracts import Address, SendEmail
 from mailroom.shared.metrics import BusMetrics, new_registry
@@ -477,7 +483,12 @@ class Bench:
         return published
 
     async def wait_sent(self, campaign: str, wanted: int, timeout: float) -> dict[str, float]:
-        """Wait for `wanted` `email.sent` events; the `sent_at` of the campaign's sends.
+        """Wait for `wanted` `email.sent` events; the `sent_at` of the campaign's sends."""
+        await self.wait_sent_events(wanted, timeout)
+        return await self.sent_times(campaign, wanted)
+
+    async def wait_sent_events(self, wanted: int, timeout: float) -> None:
+        """Wait for `wanted` `email.sent` events.
 
         Progress is read from the depth of the bench's own result queues (cheap for the
         broker) rather than by counting in the store, which would compete with the
@@ -502,6 +513,9 @@ class Bench:
             await asyncio.sleep(0.25)
         purge = await self.channel.declare_queue(self.sent_queue, passive=True)
         await purge.purge()
+
+    async def sent_times(self, campaign: str, wanted: int) -> dict[str, float]:
+        """The `sent_at` of each of the campaign's sends, read from the store."""
         # The campaign's sends, then their outcomes (recorded apart: mailroom.shared.sends).
         # Matched here rather than with a long `$in`, which some stores answer slowly.
         ids = {
@@ -541,9 +555,23 @@ class Bench:
                 await asyncio.sleep(0.1)
 
     async def close(self) -> None:
-        for queue in (self.sent_queue, self.failed_queue):
+        # The bench's own queues and everything the sender declared: nothing stays on the broker.
+        namespace, group = self.settings.bus_namespace, "sender"
+        queues = [
+            self.sent_queue,
+            self.failed_queue,
+            queue_name(namespace, group),
+            dead_letter_queue_name(namespace, group),
+            *(
+                retry_queue_name(namespace, group, step)
+                for step in retry_steps_ms(self.settings.retry_delays)
+            ),
+        ]
+        for queue in queues:
             with contextlib.suppress(Exception):
                 await self.channel.queue_delete(queue)
+        with contextlib.suppress(Exception):
+            await self.channel.exchange_delete(namespace)
         await self.probe.close()
         await self.bus.close()
         with contextlib.suppress(Exception):
@@ -638,10 +666,12 @@ async def run(args: argparse.Namespace, workdir: Path, mongo_url: str, store_nam
         sender = start_sender(bench.env, None, bench.log)
         await bench.wait_ready(sender)
         sender_cpu_before = process_cpu_s(sender.pid)
-        sent_at = await bench.wait_sent(f"t{bench.suffix}", len(events), args.count / 50 + 120)
+        await bench.wait_sent_events(len(events), args.count / 50 + 120)
+        # CPU before the bench's own reads of the results, which are not the sender's cost.
         sender_cpu = process_cpu_s(sender.pid) - sender_cpu_before
         broker_cpu = cpu_of(broker_pids) - others_before[0]
         store_cpu = cpu_of(store_pids) - others_before[1]
+        sent_at = await bench.sent_times(f"t{bench.suffix}", len(events))
         msgs_per_s = rate_of(list(sent_at.values()))
         print(
             f"sender: {len(sent_at)} messages, {msgs_per_s:.0f} msg/s (first 250 to last); "
@@ -700,6 +730,9 @@ async def run(args: argparse.Namespace, workdir: Path, mongo_url: str, store_nam
         sender = None
         per_message_us = sender_cpu / len(sent_at) * 1e6
         shares = cpu_groups(profile)
+        if args.keep_profile:
+            shutil.copyfile(profile, args.keep_profile)
+            print(f"profile of the sender kept in {args.keep_profile} (pstats format)")
         breakdown = ", ".join(
             f"{group} {share * per_message_us:.0f} us" for group, share in shares.items()
         )
@@ -730,6 +763,9 @@ def main() -> None:
     parser.add_argument("--tls-count", type=int, default=3000, help="messages, sender over TLS")
     parser.add_argument("--profile-count", type=int, default=2000, help="messages, profiled")
     parser.add_argument("--run-sender", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--keep-profile", metavar="PATH", help="keep the profiled sender's cProfile data here"
+    )
     parser.add_argument("--profile", help=argparse.SUPPRESS)
     parser.add_argument("--serve-tls-sink", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -45,15 +45,9 @@ INDEXES: dict[str, list[IndexModel]] = {
             name="tenant_mailbox_recent",
         ),
     ],
-    SENDS: [
-        # The idempotency claim: one send per (tenant, key), whatever the replica.
-        IndexModel(
-            [("tenant_id", ASCENDING), ("idempotency_key", ASCENDING)],
-            unique=True,
-            name="tenant_idempotency_unique",
-        ),
-        IndexModel([("smtp_message_id", ASCENDING)], name="smtp_message_id", sparse=True),
-    ],
+    # SENDS: `_id` only. The id is derived from (tenant, idempotency key) and is the
+    # local part of the send's Message-ID, so every lookup goes through `_id`, and
+    # each claim (an insert per send) pays for no other index (mailroom.shared.sends).
     SEND_BUDGETS: [
         IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0, name="expire"),
     ],

@@ -3,9 +3,13 @@
 The sender writes these documents; the API reads them for `GET /v1/messages/{id}`
 and for what is left of a mailbox's budgets.
 
-Collection `sends`, one document per `(tenant_id, idempotency_key)` (unique index),
-`_id` = the message id (`message_id_for(tenant_id, idempotency_key)`). `status`
-moves forward only:
+Collection `sends`, one document per `(tenant_id, idempotency_key)`: `_id` is the
+message id, `message_id_for(tenant_id, idempotency_key)`, so the `_id` index alone
+makes the idempotency claim unique. The Message-ID header of a send is
+`<{message id}@{mailbox domain}>` (`message_id_header`): a reply or a bounce that
+quotes it leads back to the send through `_id` too (`sends_named_by`). `sends`
+therefore needs no secondary index, which keeps the claim, one insert per send,
+cheap. `status` moves forward only:
 
     accepted ─┬─> sending ──> sent
               ├─> deferred / held ──> sending ...
@@ -32,6 +36,7 @@ day), `_id` = `budget_window_id(...)`, holding `count` (sends taken) and
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -43,6 +48,28 @@ from mailroom.shared.store import Store
 SendStatus = Literal["accepted", "sending", "sent", "deferred", "held", "failed"]
 TERMINAL_STATUSES: frozenset[str] = frozenset({"sent", "failed"})
 BudgetWindow = Literal["minute", "day"]
+
+
+def message_id_header(message_id: str, domain: str) -> str:
+    """A send's Message-ID header: its message id as the local part, on the mailbox's domain."""
+    return f"<{message_id}@{domain}>"
+
+
+def sends_named_by(message_id_headers: Iterable[str]) -> dict[str, Any]:
+    """A `sends` filter for the sends whose Message-ID is one of these (with or without `<>`).
+
+    The local part of each header is a message id (`message_id_header`), so the
+    filter looks documents up by `_id` and then requires the exact header the send
+    went out with (a foreign Message-ID whose local part happens to be one of ours
+    on another domain does not match). Callers add the tenant (and mailbox).
+    """
+    headers: set[str] = set()
+    for value in message_id_headers:
+        bare = value.strip().strip("<>").strip()
+        if bare:
+            headers.add(f"<{bare}>")
+    ids = {header[1:-1].rpartition("@")[0] for header in headers} - {""}
+    return {"_id": {"$in": sorted(ids)}, "smtp_message_id": {"$in": sorted(headers)}}
 
 
 class TimelineEntry(BaseModel):

@@ -22,6 +22,7 @@ from mailroom.shared.bus import Bus
 from mailroom.shared.collections import BOUNCES, CONTACTS, SENDS, SUPPRESSIONS
 from mailroom.shared.contracts import BounceReceived, MailLocation
 from mailroom.shared.metrics import BusMetrics, new_registry
+from mailroom.shared.sends import message_id_header
 from mailroom.shared.settings import load_settings
 from mailroom.shared.store import Store
 from tests.integration.support.events import EventTap
@@ -123,10 +124,11 @@ async def wait_count(store: Store, collection: str, query: dict[str, Any], count
 async def test_a_real_postfix_dsn_marks_the_contact_hard_bounced_and_suppresses_it(
     mail_sandbox: MailSandbox, settings: BounceSettings, store: Store, bus: Bus
 ) -> None:
-    header = f"<{uuid.uuid4().hex}@mailroom.test>"
+    sent_id = f"msg_{uuid.uuid4().hex}"
+    header = message_id_header(sent_id, "mailroom.test")
     raw = await asyncio.to_thread(dsn_for_unknown_user, mail_sandbox, header)
     await store.collection(SENDS).insert_one(
-        {"_id": "msg_sent_1", "tenant_id": "t1", "mailbox_id": "mb1", "smtp_message_id": header}
+        {"_id": sent_id, "tenant_id": "t1", "mailbox_id": "mb1", "smtp_message_id": header}
     )
     location = MailLocation(protocol="imap", folder="INBOX", uidvalidity=1, uid=7)
     async with (
@@ -155,7 +157,7 @@ async def test_a_real_postfix_dsn_marks_the_contact_hard_bounced_and_suppresses_
         "5.1.1",
     )
     assert bounced["suppressed"] is True and bounced["contact_state"] == "hard_bounced"
-    assert bounced["message_id"] == "msg_sent_1"
+    assert bounced["message_id"] == sent_id
     assert processed["is_bounce"] is True and processed["location"]["uid"] == 7
     contact = await store.collection(CONTACTS).find_one(
         {"tenant_id": "t1", "email": bounced["email"]}
@@ -264,7 +266,7 @@ ARF_REPORT = (
     b"Original-Rcpt-To: <erin@isp.example>\r\n\r\n"
     b"--arf\r\nContent-Type: message/rfc822\r\n\r\n"
     b"From: alice@mailroom.test\r\nTo: erin@isp.example\r\nSubject: Offer\r\n"
-    b"Message-ID: <complained-about@mailroom.test>\r\n\r\nBuy now.\r\n"
+    b"Message-ID: <msg_offer@mailroom.test>\r\n\r\nBuy now.\r\n"
     b"--arf--\r\n"
 )
 
@@ -277,7 +279,7 @@ async def test_a_spam_complaint_suppresses_the_address_and_is_not_counted_as_a_b
             "_id": "msg_offer",
             "tenant_id": "t1",
             "mailbox_id": "mb1",
-            "smtp_message_id": "<complained-about@mailroom.test>",
+            "smtp_message_id": "<msg_offer@mailroom.test>",
         }
     )
     async with (

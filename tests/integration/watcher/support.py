@@ -216,7 +216,9 @@ async def add_mailbox(
 
 
 async def add_send(store: Store, mailbox_id: str, smtp_message_id: str) -> str:
-    message_id = "msg_" + uuid.uuid4().hex[:20]
+    """A send on record whose Message-ID is `smtp_message_id`: its id is the header's
+    local part, as for every send (mailroom.shared.sends.message_id_header)."""
+    message_id = smtp_message_id.strip("<>").rpartition("@")[0]
     await store.collection(SENDS).insert_one(
         {
             "_id": message_id,

@@ -15,6 +15,7 @@ from pymongo.errors import DuplicateKeyError
 from mailroom.bounce.classifier.model import BouncedRecipient
 from mailroom.bounce.classifier.policy import BouncePolicy, Decision, PastBounce
 from mailroom.shared.collections import BOUNCES, CONTACTS, SENDS, SUPPRESSIONS, TENANTS
+from mailroom.shared.sends import sends_named_by
 from mailroom.shared.store import Store
 
 ContactState = Literal["ok", "soft_bouncing", "hard_bounced", "complained"]
@@ -36,10 +37,8 @@ async def send_for_message_id_header(
     """Mailroom's message id of the send whose Message-ID header the bounce returned."""
     if not message_id_header:
         return None
-    header = message_id_header.strip()
-    candidates = {header, header.strip("<>"), f"<{header.strip('<>')}>"}
     doc = await store.collection(SENDS).find_one(
-        {"tenant_id": tenant_id, "smtp_message_id": {"$in": sorted(candidates)}}, {"_id": 1}
+        {**sends_named_by([message_id_header]), "tenant_id": tenant_id}, {"_id": 1}
     )
     return str(doc["_id"]) if doc else None
 

@@ -27,6 +27,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from email.utils import formatdate
 
+from mailroom.shared.sends import message_id_header
+
 CRLF = b"\r\n"
 _FOLD = "\r\n "
 # An encoded-word may be 75 characters: "=?utf-8?b?" + 60 base64 chars + "?=" is 72,
@@ -163,7 +165,7 @@ def message_id_header_for(message_id: str, domain: str) -> str:
         raise InvalidContent("message id has characters not allowed in a Message-ID")
     if not re.fullmatch(r"[A-Za-z0-9.-]+", domain):
         raise InvalidContent("mailbox domain is not an ASCII domain name")
-    return f"<{message_id}@{domain}>"
+    return message_id_header(message_id, domain)
 
 
 _date_cache: tuple[int, str] = (0, "")

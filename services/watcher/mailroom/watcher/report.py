@@ -19,6 +19,7 @@ from typing import Any
 from mailroom.shared.bus import Bus
 from mailroom.shared.collections import SENDS
 from mailroom.shared.contracts import BounceReceived, MailLocation, Message, ReplyReceived
+from mailroom.shared.sends import sends_named_by
 from mailroom.shared.store import Store
 from mailroom.watcher.classify import Incoming, read_incoming
 from mailroom.watcher.cursors import Counts, already_reported, remember_reported
@@ -125,11 +126,9 @@ async def find_original_send(
     """Mailroom's id of the message these Message-IDs name, sent from this very mailbox."""
     if not referenced_ids:
         return None
-    candidates = [*referenced_ids, *(i.strip("<>") for i in referenced_ids)]
     doc: dict[str, Any] | None = await store.collection(SENDS).find_one(
-        # The indexed field first: a database that plans by the first field then uses it.
         {
-            "smtp_message_id": {"$in": candidates},
+            **sends_named_by(referenced_ids),
             "tenant_id": mailbox.tenant_id,
             "mailbox_id": mailbox.mailbox_id,
         },
