@@ -191,6 +191,43 @@ async def test_permanent_errors_and_invalid_bodies_are_dead_lettered_at_once(bus
     assert any("tenant_id" in e and "mailbox_id" in e for e in errors)
 
 
+async def test_the_body_decides_when_a_producer_labels_a_message_with_another_schema(
+    bus: Bus,
+) -> None:
+    updates: list[str] = []
+    deletions: list[str] = []
+
+    async def on_updated(event: MailboxUpdated) -> None:
+        updates.append(event.mailbox_id)
+
+    async def on_deleted(event: MailboxDeleted) -> None:
+        deletions.append(event.mailbox_id)
+
+    consumer = bus.consumer(
+        "labels",
+        {MailboxUpdated: on_updated, MailboxDeleted: on_deleted},
+        prefetch=8,
+        max_attempts=2,
+        retry_delays_s=(0.1,),
+    )
+    await consumer.start()
+    deleted = MailboxDeleted(tenant_id="t1", mailbox_id="gone")
+    channel = await bus.connection.channel()
+    exchange = await channel.get_exchange(bus.namespace)
+    # The AMQP `type` says mailbox.updated, the body is a mailbox.deleted event.
+    await exchange.publish(
+        aio_pika.Message(deleted.to_json(), type="mailbox.updated"), routing_key="mailbox.deleted"
+    )
+    await bus.publish(updated(7))  # labelled correctly, as Mailroom's publishers do
+
+    async def both_handled() -> bool:
+        return deletions == ["gone"] and updates == ["m7"]
+
+    await eventually(both_handled)
+    await consumer.stop(drain_s=5)
+    await channel.close()
+
+
 def start_worker(name: str, env: dict[str, str], *, stall: bool) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, str(WORKER)],

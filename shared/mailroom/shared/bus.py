@@ -137,6 +137,7 @@ class Bus:
         self._publish_channel: AbstractChannel | None = None
         self._exchange: AbstractExchange | None = None
         self._consumers: list[Consumer] = []
+        self._published_by_schema: dict[str, Any] = {}  # metric series, looked up once each
 
     async def connect(self, *, timeout_s: float = 30.0) -> None:
         self._connection = await aio_pika.connect_robust(
@@ -170,7 +171,11 @@ class Bus:
         await self._exchange.publish(
             _to_amqp(message), routing_key=message.ROUTING_KEY, timeout=self._publish_timeout_s
         )
-        self.metrics.published.labels(message.SCHEMA_NAME).inc()
+        counter = self._published_by_schema.get(message.SCHEMA_NAME)
+        if counter is None:
+            counter = self.metrics.published.labels(message.SCHEMA_NAME)
+            self._published_by_schema[message.SCHEMA_NAME] = counter
+        counter.inc()
 
     async def publish_many(self, messages: Sequence[Message]) -> None:
         """Publish several events with their confirms in flight together."""
@@ -248,6 +253,7 @@ class Consumer:
         self._consumer_tag: str | None = None
         self._in_flight: set[asyncio.Task[None]] = set()
         self._stopping = False
+        self._meters_by_schema: dict[str, _GroupMeters] = {}
 
     @property
     def queue_name(self) -> str:
@@ -345,37 +351,69 @@ class Consumer:
     async def _handle(self, incoming: AbstractIncomingMessage) -> None:
         headers = incoming.headers or {}
         attempt = _int_header(headers.get(HEADER_ATTEMPT), default=1)
-        schema_name = _schema_name(incoming.body) or incoming.type or "unknown"
-        metrics = self.bus.metrics
-        entry = self._handlers.get(schema_name)
-        if entry is None:
-            await self._dead_letter(
-                incoming, schema_name, attempt, f"no handler for schema {schema_name!r}"
-            )
-            metrics.messages.labels(self.group, schema_name, "invalid").inc()
-            return
-        message_type, handler = entry
-        try:
-            event = parse_message(incoming.body, message_type)
-        except InvalidMessage as exc:
-            await self._dead_letter(incoming, schema_name, attempt, str(exc))
-            metrics.messages.labels(self.group, schema_name, "invalid").inc()
-            return
+        parsed = await self._parse(incoming, attempt)
+        if parsed is None:
+            return  # dead-lettered: no handler can take it
+        schema_name, event, handler = parsed
 
         delivery = Delivery(self.group, attempt, self._max_attempts, bool(incoming.redelivered))
         token = current_delivery.set(delivery)
-        metrics.in_flight.labels(self.group).inc()
+        meters = self._meters(schema_name)
+        meters.in_flight.inc()
         started = time.perf_counter()
         try:
             with event_context(event.event_id, event.trace_id):
                 outcome = await self._run_handler(handler, event, incoming, schema_name, attempt)
         finally:
-            metrics.in_flight.labels(self.group).dec()
-            metrics.handler_seconds.labels(self.group, schema_name).observe(
-                time.perf_counter() - started
-            )
+            meters.in_flight.dec()
+            meters.handler_seconds.observe(time.perf_counter() - started)
             current_delivery.reset(token)
-        metrics.messages.labels(self.group, schema_name, outcome).inc()
+        meters.outcome(outcome).inc()
+
+    async def _parse(
+        self, incoming: AbstractIncomingMessage, attempt: int
+    ) -> tuple[str, Message, Handler] | None:
+        """The message's schema, validated event and handler; None once dead-lettered.
+
+        Mailroom's publishers (and well-behaved producers) name the schema in the AMQP
+        `type` property, which saves reading the body twice; without it, or when the
+        body contradicts it, the body's `schema.name` decides.
+        """
+        body_schema: str | None = None
+        schema_name = incoming.type
+        if schema_name is None or schema_name not in self._handlers:
+            schema_name = body_schema = _schema_name(incoming.body) or incoming.type or "unknown"
+        while True:
+            entry = self._handlers.get(schema_name)
+            if entry is None:
+                error = f"no handler for schema {schema_name!r}"
+                await self._refuse(incoming, schema_name, attempt, error)
+                return None
+            message_type, handler = entry
+            try:
+                return schema_name, parse_message(incoming.body, message_type), handler
+            except InvalidMessage as exc:
+                if body_schema is None:
+                    body_schema = _schema_name(incoming.body)
+                    if body_schema is not None and body_schema != schema_name:
+                        schema_name = body_schema
+                        continue
+                await self._refuse(incoming, schema_name, attempt, str(exc))
+                return None
+
+    async def _refuse(
+        self, incoming: AbstractIncomingMessage, schema_name: str, attempt: int, error: str
+    ) -> None:
+        """Dead-letter a message no handler can take (unknown schema, invalid body)."""
+        await self._dead_letter(incoming, schema_name, attempt, error)
+        self.bus.metrics.messages.labels(self.group, schema_name, "invalid").inc()
+
+    def _meters(self, schema_name: str) -> _GroupMeters:
+        meters = self._meters_by_schema.get(schema_name)
+        if meters is None:
+            meters = _GroupMeters(self.bus.metrics, self.group, schema_name)
+            self._meters_by_schema[schema_name] = meters
+        return meters
 
     async def _run_handler(
         self,
@@ -454,6 +492,24 @@ class Consumer:
             "dead-lettered",
             extra={"group": self.group, "schema": schema_name, "attempt": attempt, "error": error},
         )
+
+
+class _GroupMeters:
+    """A consumer group's metric series for one schema, looked up once rather than per
+    message (`labels()` costs a lock and a dictionary lookup each time)."""
+
+    def __init__(self, metrics: BusMetrics, group: str, schema_name: str) -> None:
+        self.in_flight = metrics.in_flight.labels(group)
+        self.handler_seconds = metrics.handler_seconds.labels(group, schema_name)
+        self._messages = metrics.messages
+        self._labels = (group, schema_name)
+        self._by_outcome: dict[str, Any] = {}
+
+    def outcome(self, outcome: str) -> Any:
+        counter = self._by_outcome.get(outcome)
+        if counter is None:
+            counter = self._by_outcome[outcome] = self._messages.labels(*self._labels, outcome)
+        return counter
 
 
 def _to_amqp(message: Message) -> aio_pika.Message:
