@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mailroom.bounce.classifier import classify_message, classify_smtp_reply, kind_for
+from mailroom.bounce.classifier import classify_message, classify_smtp_reply, kind_for, vendors
 
 from . import samples
 
@@ -287,3 +287,28 @@ def test_raw_8bit_subject_and_mislabelled_charset_are_read() -> None:
 )
 def test_reply_conventions(code: int, text: str, command: str | None, reason: str) -> None:
     assert classify_smtp_reply(code, None, text, "a@receiver.test", command).reason == reason
+
+
+@pytest.mark.parametrize("daemon", ["mailer-daemon", "postmaster", "MAILER-DAEMON", '"postmaster"'])
+def test_a_text_notice_names_the_person_not_the_reporting_mailbox(daemon: str) -> None:
+    section = f"From {daemon}@mx.receiver.test:\nghost@receiver.test: 550 5.1.1 user unknown\n"
+
+    failures = vendors.find_failures(section, set())
+
+    assert [failure.recipient for failure in failures] == ["ghost@receiver.test"]
+
+
+def test_only_the_whole_local_part_makes_a_reporting_mailbox() -> None:
+    section = "mailer-daemon@mx.test: 550 5.1.1 unknown\npostmaster-desk@receiver.test: fine\n"
+
+    failures = vendors.find_failures(section, set())
+
+    assert [failure.recipient for failure in failures] == ["postmaster-desk@receiver.test"]
+
+
+def test_a_reporting_mailbox_is_kept_when_the_notice_names_nobody_else() -> None:
+    section = "mailer-daemon@mx.receiver.test: 550 5.1.1 unknown\n"
+
+    failures = vendors.find_failures(section, set())
+
+    assert [failure.recipient for failure in failures] == ["mailer-daemon@mx.receiver.test"]

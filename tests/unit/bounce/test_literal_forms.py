@@ -19,7 +19,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mailroom.bounce.classifier import classify, reasons, vendors
-from mailroom.bounce.classifier.patterns import AnyWording, literal_forms
+from mailroom.bounce.classifier.patterns import (
+    MAX_LITERAL_FORMS,
+    AnyWording,
+    found_in_sequence,
+    literal_forms,
+    literal_segments,
+)
 from mailroom.bounce.classifier.reasons import TEXT_RULES
 
 _parser: Any = importlib.import_module("re._parser")
@@ -143,3 +149,96 @@ def test_every_form_of_a_wording_is_found_by_its_rule() -> None:
         for wording in rule.wordings:
             for form in itertools.islice(wording.forms or (), 5):
                 assert rule.matches(f"x {form} y"), (rule.reason, form)
+
+
+# Wordings too large to list as forms but finite: split into choices and matched piece by piece.
+_SEGMENTED = [
+    pattern
+    for pattern in WORDINGS
+    if literal_forms(pattern) is None and literal_segments(pattern) is not None
+]
+
+
+def test_the_large_finite_wordings_are_split_instead_of_compiled() -> None:
+    assert len(_SEGMENTED) >= 5
+
+
+@pytest.mark.parametrize("pattern", _SEGMENTED)
+def test_segments_spell_exactly_the_language_of_the_wording(pattern: str) -> None:
+    segments = literal_segments(pattern) or ()
+    spelled = {"".join(parts) for parts in itertools.product(*segments)}
+
+    assert all(0 < len(choice) <= MAX_LITERAL_FORMS for choice in segments)
+    assert spelled == _language(_parser.parse(pattern))
+
+
+@pytest.mark.parametrize(
+    ("pattern", "segments"),
+    [
+        ("mailbox (?:is )?full", (("mailbox is full", "mailbox full"),)),
+        ("(?:a|b)(?:c|d)(?:e|f)", (("ac", "ad", "bc", "bd"), ("e", "f"))),
+        ("(?:a|b)?(?:c|d|e)x", (("a", "b", ""), ("cx", "dx", "ex"))),
+        ("(?:a|b)(?:c|d)?[xyz]", (("ac", "ad", "a", "bc", "bd", "b"), ("x", "y", "z"))),
+    ],
+)  # fmt: skip
+def test_parts_are_joined_while_the_product_stays_within_the_limit(
+    pattern: str, segments: tuple[tuple[str, ...], ...]
+) -> None:
+    assert literal_segments(pattern, limit=6) == segments
+
+
+@pytest.mark.parametrize(
+    "pattern", [r"\bspf\b", "domain .* does not", "a|b", "(?:a|b)c|d", "(?:a", "a)", "x+"]
+)
+def test_what_cannot_be_split_is_left_to_the_regex_engine(pattern: str) -> None:
+    assert literal_segments(pattern) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("the user is unknown here", True),
+        ("mailbox not found", True),
+        ("user is here, unknown", False),  # both parts occur, but not next to each other
+        ("user user is unknown", True),  # the second occurrence of "user" is the one that continues
+        ("unknown", False),
+        ("", False),
+    ],
+)
+def test_sequence_search(text: str, found: bool) -> None:
+    segments = literal_segments("(?:user|mailbox) (?:is )?(?:unknown|not found)", limit=4)
+
+    assert segments == (("user is ", "user ", "mailbox is ", "mailbox "), ("unknown", "not found"))
+    assert found_in_sequence(text, segments) is found
+
+
+def test_an_optional_first_choice_may_be_absent_from_the_text() -> None:
+    segments = literal_segments("(?:a|b)?(?:c|d|e)x", limit=6) or ()
+
+    assert found_in_sequence("-- dx --", segments)
+    assert found_in_sequence("-- bdx --", segments)
+    assert not found_in_sequence("-- bd x --", segments)
+
+
+_SEGMENT_PIECES = sorted(
+    {
+        piece
+        for pattern in _SEGMENTED
+        for choice in literal_segments(pattern) or ()
+        for form in choice
+        for piece in form.split()
+    }
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(_SEGMENTED),
+    st.lists(st.sampled_from(_SEGMENT_PIECES), max_size=10),
+    st.sampled_from([" ", ""]),
+)
+def test_sequence_search_agrees_with_the_regex(pattern: str, words: list[str], glue: str) -> None:
+    text = glue.join(words)
+    segments = literal_segments(pattern) or ()
+
+    assert found_in_sequence(text, segments) == (re.search(pattern, text) is not None)

@@ -134,12 +134,13 @@ _ANY_WORDINGS = {
     "directory wording": reasons._DIRECTORY_WORDING,
     "daemon sender": classify._DAEMON_SENDER,
     "temporary": vendors._TEMPORARY,
+    "connection stage": classify._CONNECTION_STAGE,
 }
 _PHRASE_PARTS = sorted(
     {part for found in _ANY_WORDINGS.values() for word in found.plain for part in word.split()}
     | {"delivery", "status", "notification", "failed", "be", "deliver", "non", "remis", "address",
        "recipient", "the", "public", "domino", "found", "couldn't", "550", "a@b.test", "x",
-       "mdaemon", "will", "retry", "retr"}
+       "mdaemon", "will", "retry", "retr", "helo", "ehlo", "helo.", "ehlo-"}
 )  # fmt: skip
 
 

@@ -85,9 +85,11 @@ _COMMAND: Final = LazyPattern(
     r"(data|rcpt to|rcpt|mail from)\b|for (text|data) command"
 )
 # The receiving server refused the connection itself, before any mail command.
-_CONNECTION_STAGE: Final = LazyPattern(
-    r"after initial connection|refused to talk to me|in reply to (?:the )?(?:initial )?greeting|"
-    r"(?:in reply to|after) (?:helo|ehlo)\b"
+_CONNECTION_STAGE: Final = AnyWording(
+    "after initial connection",
+    "refused to talk to me",
+    r"in reply to (?:the )?(?:initial )?greeting",
+    r"(?:in reply to|after) (?:helo|ehlo)\b",
 )
 # Words every match of the two patterns above contains (in lower case), so that
 # most diagnostics, which name no command, skip both searches.
@@ -267,7 +269,7 @@ def smtp_command(text: str) -> str | None:
         found = _COMMAND.search(text) if _mentions(text, _COMMAND_WORDS) else None
         command = (found.group(1) or found.group(2)) if found else None
         if command is None:
-            connection = _mentions(text, _CONNECTION_WORDS) and _CONNECTION_STAGE.search(text)
+            connection = _mentions(text, _CONNECTION_WORDS) and _CONNECTION_STAGE.found_in(text)
             return "CONN" if connection else None
     word = command.split()[0].upper()
     return "DATA" if word == "TEXT" else word

@@ -11,7 +11,10 @@ plain-text ones up as substrings and compiles the others one by one.
 Most wordings are small finite languages such as `mailbox (?:is )?full`: they
 are expanded into the few plain strings they match (`literal_forms`) and never
 compiled at all. Expanding one costs a small fraction of what `re.compile`
-spends parsing it.
+spends parsing it. A wording whose language is finite but too large to list,
+such as `(?:user|mailbox|address) (?:is )?(?:unknown|not found|disabled)`, is
+kept as a sequence of small choices (`literal_segments`) and looked up piece by
+piece (`found_in_sequence`), again without compiling it.
 
 Patterns that would need `re.IGNORECASE` are written in lower case and searched
 in `lowered(text)` instead: case-insensitive patterns cost half again as much to
@@ -56,11 +59,7 @@ def literal_forms(pattern: str, limit: int = MAX_LITERAL_FORMS) -> tuple[str, ..
     """
     if REGEX_SYNTAX.isdisjoint(pattern):
         return (pattern,)
-    if (
-        _INFINITE_OR_ANCHORED.intersection(pattern)
-        or "\\b" in pattern
-        or "(?" in pattern.replace("(?:", "")
-    ):
+    if _beyond_finite_syntax(pattern):
         return None  # the common reasons for None, found without parsing
     try:
         forms, end = _alternatives(pattern, 0, limit)
@@ -69,6 +68,73 @@ def literal_forms(pattern: str, limit: int = MAX_LITERAL_FORMS) -> tuple[str, ..
     if end != len(pattern):
         return None  # an unbalanced ")"
     return tuple(dict.fromkeys(forms))
+
+
+def literal_segments(
+    pattern: str, limit: int = MAX_LITERAL_FORMS
+) -> tuple[tuple[str, ...], ...] | None:
+    """`pattern` as consecutive choices of plain strings, when its language is finite; else None.
+
+    The strings the pattern matches are exactly the concatenations of one form from
+    each choice, in order, and no choice holds more than `limit` forms:
+    `(?:user|mailbox) (?:is )?(?:unknown|not found)` gives `(("user is ", "user ",
+    "mailbox is ", "mailbox "), ("unknown", "not found"))` with a limit of 4. Adjacent
+    parts are joined into one choice while that stays within `limit`, so a small
+    language is a single choice holding what `literal_forms` returns. The syntax
+    understood is that of `literal_forms`, except that an alternation at the top
+    level (`a|b`) gives None: `literal_forms` expands the small ones.
+    """
+    if _beyond_finite_syntax(pattern):
+        return None
+    try:
+        segments, end = _segments(pattern, 0, limit)
+    except _NotFinite:
+        return None
+    if end != len(pattern):
+        return None  # a top-level alternation or an unbalanced ")"
+    return tuple(tuple(dict.fromkeys(segment)) for segment in segments)
+
+
+def _beyond_finite_syntax(pattern: str) -> bool:
+    """Whether `pattern` visibly uses syntax that neither expansion understands."""
+    return (
+        not _INFINITE_OR_ANCHORED.isdisjoint(pattern)
+        or "\\b" in pattern
+        or "(?" in pattern.replace("(?:", "")
+    )
+
+
+def found_in_sequence(text: str, segments: tuple[tuple[str, ...], ...]) -> bool:
+    """Whether `text` holds a concatenation of one form from each of `segments`, in order.
+
+    The same answer as `re.search` gives for the pattern `literal_segments` split,
+    found with substring searches: each occurrence of a form of the first choice is
+    extended by the forms of the next choices that follow it directly.
+    """
+    if not segments:
+        return True
+    first, rest = segments[0], segments[1:]
+    if "" in first:
+        # every match of the rest alone is a match of the whole
+        return found_in_sequence(text, rest)
+    for form in first:
+        start = text.find(form)
+        while start >= 0:
+            if _continues_at(text, start + len(form), rest):
+                return True
+            start = text.find(form, start + 1)
+    return False
+
+
+def _continues_at(text: str, at: int, segments: tuple[tuple[str, ...], ...]) -> bool:
+    """Whether a concatenation of one form from each of `segments` starts at `at`."""
+    if not segments:
+        return True
+    rest = segments[1:]
+    return any(
+        text.startswith(form, at) and _continues_at(text, at + len(form), rest)
+        for form in segments[0]
+    )
 
 
 def _alternatives(pattern: str, at: int, limit: int) -> tuple[list[str], int]:
@@ -86,6 +152,20 @@ def _alternatives(pattern: str, at: int, limit: int) -> tuple[list[str], int]:
 
 
 def _sequence(pattern: str, at: int, limit: int) -> tuple[list[str], int]:
+    """A sequence up to "|", ")" or the end, expanded into at most `limit` forms."""
+    segments, at = _segments(pattern, at, limit)
+    if len(segments) > 1:
+        raise _NotFinite
+    return segments[0], at
+
+
+def _segments(pattern: str, at: int, limit: int) -> tuple[list[list[str]], int]:
+    """A sequence up to "|", ")" or the end as consecutive choices of at most `limit` forms.
+
+    A part is appended to the current choice while the product stays within
+    `limit`, and starts the next choice otherwise.
+    """
+    segments: list[list[str]] = []
     forms = [""]
     while at < len(pattern) and pattern[at] not in "|)":
         if pattern[at] not in REGEX_SYNTAX:
@@ -109,10 +189,15 @@ def _sequence(pattern: str, at: int, limit: int) -> tuple[list[str], int]:
             choices = [*choices, ""]
         if at < len(pattern) and pattern[at] in "*+{":
             raise _NotFinite
-        if len(forms) * len(choices) > limit:
+        if len(choices) > limit:
             raise _NotFinite
-        forms = [form + choice for form in forms for choice in choices]
-    return forms, at
+        if len(forms) * len(choices) > limit:
+            segments.append(forms)
+            forms = choices
+        else:
+            forms = [form + choice for form in forms for choice in choices]
+    segments.append(forms)
+    return segments, at
 
 
 def _atom(pattern: str, at: int, limit: int) -> tuple[list[str], int]:

@@ -42,8 +42,10 @@ _ORIGINAL_MARKER: Final = LazyPattern(
 _ENVELOPE_SENDER: Final = LazyPattern(
     r"(?:mail from|envelope-from|sender)\s*[:=]?\s*<?([^\s<>]+@[^\s<>]+)"
 )
-# Searched in lower-cased text (addresses are lower-cased when found).
-_DAEMON_LOCAL: Final = LazyPattern(r"^(?:mailer-daemon|postmaster|mail-daemon|mailerdaemon)$")
+# Compared with or searched in lower-cased text (addresses are lower-cased when found).
+_DAEMON_LOCAL_PARTS: Final = frozenset(
+    {"mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon"}
+)
 _PERMANENT: Final = AnyWording("permanent", "fatal", "given up", "hard")
 _TEMPORARY: Final = AnyWording(
     "temporar", "delay", r"will (?:be )?retr", "still trying", "deferred"
@@ -116,7 +118,7 @@ def find_failures(
         for address in candidates:
             first_line.setdefault(address, _line_of(lines, address))
     else:
-        people = [a for a in candidates if not _DAEMON_LOCAL.match(a.split("@")[0].strip('"'))]
+        people = [a for a in candidates if a.split("@")[0].strip('"') not in _DAEMON_LOCAL_PARTS]
         candidates = people or candidates
         # a notice names each failed recipient once near its reason; addresses that
         # only appear inside a long reply text (URLs, help addresses) come after them
