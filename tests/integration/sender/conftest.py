@@ -210,6 +210,23 @@ def fetch_inbox(sandbox: MailSandbox, address: str, password: str) -> list[Email
         return messages
 
 
+def fetch_by_uid(
+    sandbox: MailSandbox, address: str, password: str, folder: str, uid: int
+) -> tuple[EmailMessage, bytes]:
+    """One message of a folder by UID, parsed, with its FLAGS (blocking: run it in a thread)."""
+    context = ssl.create_default_context(cafile=str(sandbox.ca_pem_path))
+    with imaplib.IMAP4_SSL(sandbox.host, sandbox.imaps_port, ssl_context=context) as imap:
+        imap.login(address, password)
+        imap.select(folder, readonly=True)
+        _, parts = imap.uid("FETCH", str(uid), "(FLAGS BODY.PEEK[])")
+        for part in parts:
+            if isinstance(part, tuple):
+                parsed = message_from_bytes(part[1], policy=policy.default)
+                assert isinstance(parsed, EmailMessage)
+                return parsed, part[0]
+        raise AssertionError(f"no message with UID {uid} in {folder}: {parts!r}")
+
+
 async def inbox(sandbox: MailSandbox, address: str, password: str) -> list[EmailMessage]:
     with contextlib.suppress(imaplib.IMAP4.error):
         return await asyncio.to_thread(fetch_inbox, sandbox, address, password)

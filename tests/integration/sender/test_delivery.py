@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -16,7 +17,7 @@ from mailroom.shared.contracts import Address, SendEmail
 from mailroom.shared.metrics import BusMetrics, new_registry
 from mailroom.shared.sends import load_send
 from mailroom.shared.store import Store
-from tests.integration.sender.conftest import MailboxFactory, eventually, inbox
+from tests.integration.sender.conftest import MailboxFactory, eventually, fetch_by_uid, inbox
 from tests.integration.support.events import EventTap
 
 pytestmark = pytest.mark.integration
@@ -98,6 +99,51 @@ async def test_message_arrives_with_headers_and_both_bodies(
     assert record["status"] == "sent"
     assert record["lease_owner"] is None  # finished: nobody works on it any more
     assert [step["status"] for step in record["timeline"]] == ["accepted", "sending", "sent"]
+
+
+async def test_a_copy_is_filed_in_the_sent_folder_when_the_mailbox_asks(
+    running_sender: SenderSettings,
+    mailboxes: MailboxFactory,
+    mail_sandbox: MailSandbox,
+    recipient: str,
+    store: Store,
+) -> None:
+    mailbox_id = await mailboxes.create(save_sent_copy=True)
+    request = send_request(mailbox_id, recipient)
+    async with EventTap(
+        running_sender.amqp_url.get_secret_value(), running_sender.bus_namespace, RESULTS
+    ) as tap:
+        bus = await publisher(running_sender)
+        await bus.publish(request)
+        sent = (await tap.wait_for("email.sent", timeout=30))[0]
+        await bus.close()
+
+    # The server's APPENDUID (UIDPLUS) names the copy: it is this very message, read.
+    uid = sent["sent_folder_uid"]
+    assert isinstance(uid, int)
+    copy, flags = await asyncio.to_thread(
+        fetch_by_uid, mail_sandbox, "demo@mailroom.test", "demo-password", "Sent", uid
+    )
+    assert copy["Message-ID"] == f"<{request.message_id}@mailroom.test>"
+    assert copy["To"] == f"Ålice Recipient <{recipient}>"
+    assert b"\\Seen" in flags
+    record = await load_send(store, request.message_id)
+    assert record is not None and record["sent_folder_uid"] == uid
+
+
+async def test_no_copy_is_filed_unless_the_mailbox_asks(
+    running_sender: SenderSettings, mailboxes: MailboxFactory, recipient: str
+) -> None:
+    mailbox_id = await mailboxes.create()
+    async with EventTap(
+        running_sender.amqp_url.get_secret_value(), running_sender.bus_namespace, RESULTS
+    ) as tap:
+        bus = await publisher(running_sender)
+        await bus.publish(send_request(mailbox_id, recipient))
+        sent = (await tap.wait_for("email.sent", timeout=30))[0]
+        await bus.close()
+
+    assert sent["sent_folder_uid"] is None
 
 
 async def test_from_override_uses_the_contact_fields(
