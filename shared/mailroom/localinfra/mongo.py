@@ -34,6 +34,8 @@ class MongoHandle:
     url: str
     kind: MongoKind
     stopper: Callable[[], None] | None = field(default=None, repr=False)
+    # The server's process when started here (SecantusDB), e.g. to measure its CPU.
+    pid: int | None = None
 
     def stop(self) -> None:
         stopper, self.stopper = self.stopper, None
@@ -122,7 +124,7 @@ def start_secantusdb(workdir: Path) -> MongoHandle:
     except BaseException:
         stop()
         raise
-    return MongoHandle(url=url, kind="secantusdb", stopper=stop)
+    return MongoHandle(url=url, kind="secantusdb", stopper=stop, pid=process.pid)
 
 
 def wait_for_ping(
