@@ -34,19 +34,12 @@ from mailroom.shared.store import Store
 from mailroom.watcher.main import serve as serve_watcher
 from mailroom.watcher.settings import WatcherSettings
 from tests.integration.support.events import EventTap
+from tests.integration.support.polling import eventually
 from tests.integration.support.services import free_port, running_service
 
 pytestmark = pytest.mark.e2e
 
 ALICE = "alice@mailroom.test"
-
-
-async def eventually_true(check: object, timeout: float = 60.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():  # type: ignore[operator]
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met before the deadline")
-        await asyncio.sleep(0.1)
 
 
 @pytest.fixture
@@ -155,7 +148,7 @@ async def platform_watching_alice(
             found = await cursors.count_documents({"mailbox_id": mailbox_id, "folder": "INBOX"})
             return found > 0
 
-        await eventually_true(watching)
+        await eventually(watching, timeout=60)
         yield mailbox_id, bus, tap
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
@@ -25,18 +24,11 @@ from mailroom.shared.contracts import MailboxDeleted, MailboxUpdated
 from mailroom.shared.errors import PermanentError, RetryableError
 from mailroom.shared.metrics import BusMetrics, new_registry
 from mailroom.shared.store import Store
+from tests.integration.support.polling import eventually
 
 pytestmark = pytest.mark.integration
 
 WORKER = Path(__file__).parent / "support" / "bus_worker.py"
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 20.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met before the deadline")
-        await asyncio.sleep(0.05)
 
 
 @pytest.fixture

@@ -11,9 +11,7 @@ import poplib
 import re
 import smtplib
 import ssl
-import time
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import aioimaplib
@@ -21,6 +19,7 @@ import aiosmtplib
 import pytest
 
 from mailroom.localinfra import MailSandbox
+from tests.integration.support.polling import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -47,19 +46,6 @@ def message(sender: str, rcpt: str, subject: str) -> email.message.EmailMessage:
     msg["Message-ID"] = f"<{uuid.uuid4().hex}@mailroom.test>"
     msg.set_content(f"Body of {subject}\n")
     return msg
-
-
-async def eventually(
-    probe: Callable[[], Awaitable[T | None]], timeout: float = DELIVERY_TIMEOUT_S
-) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = await probe()
-        if result is not None:
-            return result
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"condition not met within {timeout:.0f} s")
-        await asyncio.sleep(0.1)
 
 
 async def imaps_login(sandbox: MailSandbox, user: str, password: str) -> aioimaplib.IMAP4_SSL:
@@ -128,7 +114,7 @@ async def test_a_message_submitted_with_starttls_and_auth_arrives_in_the_imap_in
     async def arrived() -> list[email.message.EmailMessage] | None:
         return await fetch_matching(mail_sandbox, demo, demo_password, "SUBJECT", f'"{subject}"')
 
-    [received] = await eventually(arrived)
+    [received] = await eventually(arrived, DELIVERY_TIMEOUT_S)
     assert received["From"] == alice
     assert f"Body of {subject}" in received.get_content()
 
@@ -160,7 +146,7 @@ async def test_implicit_tls_submission_delivers_and_unauthenticated_relay_is_ref
     async def arrived() -> list[email.message.EmailMessage] | None:
         return await fetch_matching(mail_sandbox, demo, demo_password, "SUBJECT", f'"{subject}"')
 
-    await eventually(arrived)
+    await eventually(arrived, DELIVERY_TIMEOUT_S)
 
 
 async def test_mail_to_an_unknown_user_comes_back_to_the_sender_as_a_real_dsn(
@@ -182,7 +168,7 @@ async def test_mail_to_an_unknown_user_comes_back_to_the_sender_as_a_real_dsn(
     async def bounced() -> list[email.message.EmailMessage] | None:
         return await fetch_matching(mail_sandbox, alice, alice_password, "TO", alice)
 
-    [dsn] = await eventually(bounced)
+    [dsn] = await eventually(bounced, DELIVERY_TIMEOUT_S)
     assert dsn.get_content_type() == "multipart/report"
     assert dsn.get_param("report-type") == "delivery-status"
     status_part = next(

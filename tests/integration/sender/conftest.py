@@ -9,7 +9,7 @@ import imaplib
 import os
 import ssl
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
@@ -27,23 +27,10 @@ from mailroom.shared.crypto import EnvelopeCipher
 from mailroom.shared.mailboxes import MailboxSecrets
 from mailroom.shared.settings import load_settings
 from mailroom.shared.store import Store
+from tests.integration.support.polling import eventually
 
 KEY = os.urandom(32)
 KEYS_SETTING = "k1:" + base64.b64encode(KEY).decode()
-
-
-async def eventually(check: Callable[[], Any], timeout: float = 30.0, what: str = "") -> Any:
-    """Poll `check` (sync or async) until it returns something truthy, or fail."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        value = check()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return value
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what or check}")
-        await asyncio.sleep(0.1)
 
 
 @pytest.fixture

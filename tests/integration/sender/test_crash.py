@@ -15,15 +15,10 @@ from mailroom.localinfra import MailSandbox
 from mailroom.sender.settings import SenderSettings
 from mailroom.shared.collections import SEND_OUTCOMES, SENDS
 from mailroom.shared.store import Store
-from tests.integration.sender.conftest import (
-    MailboxFactory,
-    eventually,
-    free_port,
-    inbox,
-    wait_ready,
-)
+from tests.integration.sender.conftest import MailboxFactory, free_port, inbox, wait_ready
 from tests.integration.sender.test_delivery import publisher, send_request
 from tests.integration.support.events import EventTap
+from tests.integration.support.polling import eventually
 
 pytestmark = pytest.mark.integration
 

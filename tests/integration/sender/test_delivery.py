@@ -17,8 +17,9 @@ from mailroom.shared.contracts import Address, SendEmail
 from mailroom.shared.metrics import BusMetrics, new_registry
 from mailroom.shared.sends import load_send
 from mailroom.shared.store import Store
-from tests.integration.sender.conftest import MailboxFactory, eventually, fetch_by_uid, inbox
+from tests.integration.sender.conftest import MailboxFactory, fetch_by_uid, inbox
 from tests.integration.support.events import EventTap
+from tests.integration.support.polling import eventually
 
 pytestmark = pytest.mark.integration
 

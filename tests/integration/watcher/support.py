@@ -11,7 +11,7 @@ import contextlib
 import os
 import re
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,20 +30,11 @@ from mailroom.shared.settings import load_settings
 from mailroom.shared.store import Store
 from mailroom.watcher.main import serve
 from mailroom.watcher.settings import WatcherSettings
+from tests.integration.support.polling import eventually
 
 TENANT = "t-watch"
 KEY = os.urandom(32)
 ENCRYPTION_KEYS = "k1:" + base64.urlsafe_b64encode(KEY).decode().rstrip("=")
-
-
-async def eventually(
-    check: Callable[[], Awaitable[bool]], timeout: float = 20.0, what: str = "condition"
-) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"{what} not met within {timeout} s")
-        await asyncio.sleep(0.05)
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ import pytest
 from mailroom.shared.collections import MAILBOXES
 from mailroom.shared.mailboxes import MailboxSecrets
 from mailroom.shared.store import Store
+from tests.integration.support.polling import eventually
 from tests.integration.watcher.support import (
     RunningWatcher,
     SilentRelay,
@@ -21,7 +22,6 @@ from tests.integration.watcher.support import (
     add_mailbox,
     add_send,
     cursor,
-    eventually,
     new_address,
     reply_to,
     watcher_settings,

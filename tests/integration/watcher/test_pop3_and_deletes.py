@@ -13,12 +13,12 @@ from mailroom.shared.mailboxes import MailboxSecrets
 from mailroom.shared.mailconn.pop3 import open_pop3
 from mailroom.shared.mailconn.tls import client_ssl_context
 from mailroom.shared.store import Store
+from tests.integration.support.polling import eventually
 from tests.integration.watcher.support import (
     RunningWatcher,
     Sink,
     add_mailbox,
     cursor,
-    eventually,
     imap_set_seen,
     imap_uids_and_flags,
     new_address,

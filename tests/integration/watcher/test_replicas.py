@@ -17,12 +17,12 @@ from mailroom.localinfra.ports import free_port
 from mailroom.shared.collections import WATCH_LEASES
 from mailroom.shared.mailboxes import MailboxSecrets
 from mailroom.shared.store import Store
+from tests.integration.support.polling import eventually
 from tests.integration.watcher.support import (
     ENCRYPTION_KEYS,
     Sink,
     add_mailbox,
     add_send,
-    eventually,
     new_address,
     reply_to,
     watching,
