@@ -96,10 +96,13 @@ def _drop_bus_objects_after_each_module(request: pytest.FixtureRequest) -> Itera
     retry step), each a Raft group of its own; hundreds of tests leaving theirs on a
     shared single-node broker until the session ends made it stop answering.
     """
-    yield
     module_items = [item for item in request.session.items if item.module is request.module]
-    if any("bus_namespace" in getattr(item, "fixturenames", ()) for item in module_items):
-        _delete_bus_objects(request.getfixturevalue("rabbitmq_url"), BUS_NAMESPACE_PREFIX)
+    uses_bus = any("bus_namespace" in getattr(item, "fixturenames", ()) for item in module_items)
+    # Looked up now: fixtures may not be requested during teardown.
+    rabbitmq_url = str(request.getfixturevalue("rabbitmq_url")) if uses_bus else None
+    yield
+    if rabbitmq_url is not None:
+        _delete_bus_objects(rabbitmq_url, BUS_NAMESPACE_PREFIX)
 
 
 def _delete_bus_objects(url: str, prefix: str) -> None:
