@@ -584,15 +584,7 @@ async def _diagnose_imap(run: _Run, sock: socket.socket) -> None:
     try:
         await _imap_after_greeting(run, client, started)
     except OSError as exc:
-        raise run.fail(
-            _next_stage(run),
-            time.monotonic(),
-            Failure(
-                "invalid_server_or_port",
-                "The mail server closed the connection unexpectedly.",
-                f"The connection was dropped ({exc}); the server may limit connections.",
-            ),
-        ) from None
+        raise _dropped(run, exc) from None
     finally:
         await close_imap(client)
 
@@ -838,17 +830,22 @@ async def _diagnose_smtp(run: _Run, sock: socket.socket) -> None:
         stage = _next_stage(run)
         raise run.timed_out(stage, time.monotonic(), "waiting for the SMTP reply") from None
     except aiosmtplib.SMTPServerDisconnected as exc:
-        raise run.fail(
-            _next_stage(run),
-            time.monotonic(),
-            Failure(
-                "invalid_server_or_port",
-                "The mail server closed the connection unexpectedly.",
-                f"The connection was dropped ({exc}); the server may limit connections.",
-            ),
-        ) from None
+        raise _dropped(run, exc) from None
     finally:
         await close_smtp(client)
+
+
+def _dropped(run: _Run, exc: BaseException) -> _Stop:
+    """The server hung up in the middle of a stage that had started well."""
+    return run.fail(
+        _next_stage(run),
+        time.monotonic(),
+        Failure(
+            "invalid_server_or_port",
+            "The mail server closed the connection unexpectedly.",
+            f"The connection was dropped ({exc}); the server may limit connections.",
+        ),
+    )
 
 
 def _next_stage(run: _Run) -> Stage:
