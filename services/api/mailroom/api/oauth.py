@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-import httpx
+import httpx2
 from authlib.integrations.httpx_client import AsyncOAuth2Client, OAuthError
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -342,7 +342,7 @@ async def exchange_code(
             "oauth_exchange_failed",
             f"{PROVIDER_NAMES[provider]} refused the sign-in ({exc.error}); start again.",
         ) from None
-    except (httpx.HTTPError, ValueError) as exc:
+    except (httpx2.HTTPError, ValueError) as exc:
         log.warning(
             "OAuth token endpoint failed", extra={"provider": provider, "error": type(exc).__name__}
         )
