@@ -18,6 +18,7 @@ import hashlib
 import json
 import uuid
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
@@ -161,8 +162,9 @@ class SendEmail(Message):
     contact: dict[str, str] = Field(default_factory=dict)
     metadata: dict[str, Any] = Field(default_factory=dict)
 
-    @property
+    @cached_property
     def message_id(self) -> str:
+        """Mailroom's id of this request (derived, see `message_id_for`); computed once."""
         return message_id_for(self.tenant_id, self.idempotency_key)
 
 
