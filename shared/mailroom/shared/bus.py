@@ -101,17 +101,24 @@ def retry_steps_ms(delays_s: Sequence[float]) -> list[int]:
     return sorted({max(1, int(d * 1000)) for d in delays_s})
 
 
-def retry_step_ms(delays_s: Sequence[float], attempt: int, wanted_s: float | None) -> int:
+def retry_step_ms(
+    delays_s: Sequence[float], attempt: int, wanted_s: float | None, *, not_later: bool = False
+) -> int:
     """The delay step for a retry after `attempt` failed attempts.
 
     Without a wish, the ladder's step for this attempt (the last step repeats).
-    With one (e.g. a rate limit knows its window), the shortest step that waits
-    at least that long, or the longest step if none does.
+    With one (e.g. a held mailbox's next look), the shortest step that waits at
+    least that long, or the longest step if none does. With `not_later` (a window
+    opening then), the longest step that does not wait longer, or the shortest
+    step if every step does: several short waits rather than one that overshoots.
     """
     steps = [max(1, int(d * 1000)) for d in delays_s]
     if wanted_s is None:
         return steps[min(max(attempt, 1) - 1, len(steps) - 1)]
     wanted_ms = int(wanted_s * 1000)
+    if not_later:
+        within = [s for s in steps if s <= wanted_ms]
+        return max(within) if within else min(steps)
     fitting = [s for s in sorted(steps) if s >= wanted_ms]
     return fitting[0] if fitting else max(steps)
 
@@ -432,7 +439,9 @@ class Consumer:
                     incoming, schema_name, attempt, f"gave up after {attempt} attempts: {exc}"
                 )
                 return "dead_letter"
-            await self._retry(incoming, next_attempt, attempt, exc.delay_s, str(exc))
+            await self._retry(
+                incoming, next_attempt, attempt, exc.delay_s, str(exc), not_later=exc.not_later
+            )
             return "retry"
         except PermanentError as exc:
             await self._dead_letter(incoming, schema_name, attempt, str(exc))
@@ -458,8 +467,10 @@ class Consumer:
         failed_attempts: int,
         delay_s: float | None,
         error: str,
+        *,
+        not_later: bool = False,
     ) -> None:
-        step_ms = retry_step_ms(self._retry_delays_s, failed_attempts, delay_s)
+        step_ms = retry_step_ms(self._retry_delays_s, failed_attempts, delay_s, not_later=not_later)
         await self.bus._publish_to_queue(
             retry_queue_name(self.bus.namespace, self.group, step_ms),
             incoming.body,

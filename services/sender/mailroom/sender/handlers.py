@@ -158,18 +158,28 @@ async def handle_send_email(deps: SenderDeps, event: SendEmail) -> None:
         if await settled_before():
             return
         wait_s = spent.wait_seconds(now)
-        await deps.ledger.record_waiting(
-            event,
-            existing is not None,
-            now,
-            "deferred",
-            f"{spent.window} sending budget spent",
-            spent.opens_at,
+        already_waiting = (
+            existing is not None
+            and existing.status == "deferred"
+            and existing.next_attempt_at == spent.opens_at
         )
-        deps.metrics.sends.labels("deferred", "rate_limited").inc()
+        if not already_waiting:
+            # A send woken early that waits on for the same window keeps its one entry.
+            await deps.ledger.record_waiting(
+                event,
+                existing is not None,
+                now,
+                "deferred",
+                f"{spent.window} sending budget spent",
+                spent.opens_at,
+            )
+            deps.metrics.sends.labels("deferred", "rate_limited").inc()
         deps.metrics.retries.labels("rate_limited").inc()
         raise RetryableError(
-            f"{spent.window} budget spent", delay_s=max(wait_s, 0.001), counts_as_attempt=False
+            f"{spent.window} budget spent",
+            delay_s=max(wait_s, 0.001),
+            counts_as_attempt=False,
+            not_later=True,
         )
 
     await _deliver(deps, event, existing, mailbox, rendered, suppressed, now)
