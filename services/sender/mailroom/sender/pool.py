@@ -80,9 +80,22 @@ class TransactionResult:
 
 Connect = Callable[[], Awaitable[aiosmtplib.SMTP]]
 
+# How long a failed login of a pool with no open connection answers for the sends
+# that come after it, instead of another attempt.
+FAILED_LOGIN_ANSWERS_S = 5.0
+
 
 class MailboxPool:
-    """At most `size` concurrent SMTP connections to one mailbox's server."""
+    """At most `size` concurrent SMTP connections to one mailbox's server.
+
+    While no connection is open, logins go one at a time, and a failed one answers
+    for every send that asks within the next few seconds: a burst of sends to a
+    mailbox whose password or token was revoked makes one failed login, not one per
+    message (providers lock accounts out after a run of failures), and a burst to a
+    server that is down waits for one connection attempt, not one each. By then the
+    mailbox is marked (`auth_failed`, `degraded`) and later sends are held or
+    deferred before they reach the pool.
+    """
 
     def __init__(self, mailbox_id: str, connect: Connect, size: int, metrics: SenderMetrics):
         self.mailbox_id = mailbox_id
@@ -92,6 +105,8 @@ class MailboxPool:
         self._metrics = metrics
         self._open = 0
         self.retired = False
+        self._first_login = asyncio.Lock()
+        self._failed_login: tuple[SmtpFailure, float] | None = None  # and when (monotonic)
 
     @property
     def open_connections(self) -> int:
@@ -114,7 +129,22 @@ class MailboxPool:
                 self._release(conn)
 
     async def _open_new(self) -> aiosmtplib.SMTP:
-        client = await _classified_connect(self._connect)
+        if self._open == 0:
+            async with self._first_login:
+                if self._open == 0:
+                    failed = self._failed_login
+                    if failed is not None and time.monotonic() - failed[1] < FAILED_LOGIN_ANSWERS_S:
+                        raise _again(failed[0])
+                    return await self._log_in()
+        return await self._log_in()
+
+    async def _log_in(self) -> aiosmtplib.SMTP:
+        try:
+            client = await _classified_connect(self._connect)
+        except SmtpFailure as failure:
+            self._failed_login = (failure, time.monotonic())
+            raise
+        self._failed_login = None
         self._open += 1
         self._metrics.pool_connections.inc()
         return client
@@ -248,6 +278,11 @@ class _StaleConnection(Exception):
         super().__init__(detail)
         self.detail = detail
         self.code = code
+
+
+def _again(failure: SmtpFailure) -> SmtpFailure:
+    """The same verdict as a new exception (one exception object is raised only once)."""
+    return SmtpFailure(failure.kind, failure.detail, failure.code)
 
 
 def _failure_for_reply(code: int, message: str) -> SmtpFailure:

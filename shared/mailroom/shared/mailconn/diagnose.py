@@ -37,7 +37,7 @@ from mailroom.shared.mailconn.imap import (
     open_imap,
 )
 from mailroom.shared.mailconn.pop3 import Pop3Client, Pop3Error, open_pop3
-from mailroom.shared.mailconn.smtp import close_smtp, open_smtp, smtp_client
+from mailroom.shared.mailconn.smtp import close_smtp, login_once, open_smtp, smtp_client
 from mailroom.shared.mailconn.ssrf import TargetNotAllowed, check_addresses
 from mailroom.shared.mailconn.tls import client_ssl_context
 
@@ -876,7 +876,7 @@ async def _smtp_after_tls(run: _Run, client: aiosmtplib.SMTP, banner: str) -> No
                 )
             else:
                 password = settings.password.get_secret_value() if settings.password else ""
-                said = await _smtp_login_once(client, settings.username, password)
+                said = await login_once(client, settings.username, password)
         except aiosmtplib.SMTPResponseException as exc:
             failure = failures.classify_smtp_auth_reply(exc.code, exc.message, run.provider)
             raise run.fail("auth", started, failure, f"{exc.code} {exc.message}") from None
@@ -914,23 +914,6 @@ async def _smtp_after_tls(run: _Run, client: aiosmtplib.SMTP, banner: str) -> No
         f"The server accepts mail from and to {address}.",
         server_says=f"{accepted.code} {accepted.message}",
     )
-
-
-async def _smtp_login_once(
-    client: aiosmtplib.SMTP, username: str, password: str
-) -> aiosmtplib.SMTPResponse:
-    """Log in with the server's preferred method only.
-
-    aiosmtplib's login() retries every advertised method after a rejection, and
-    servers delay each failed attempt, so a wrong password would cost one delay
-    per method without telling us anything new.
-    """
-    methods = client.supported_auth_methods
-    if not methods:
-        return await client.login(username, password)  # raises "AUTH not supported"
-    method = getattr(client, "auth_" + methods[0].replace("-", ""))
-    response: aiosmtplib.SMTPResponse = await method(username, password)
-    return response
 
 
 def _no_auth_offered(run: _Run) -> Failure:

@@ -66,11 +66,36 @@ async def open_smtp(
         if oauth_token and username:
             await client.auth_xoauth2(username, oauth_token)
         elif username and password is not None:
-            await client.login(username, password)
+            await login_once(client, username, password)
     except BaseException:
         client.close()
         raise
     return client
+
+
+# Which advertised method to log in with, best first. PLAIN and LOGIN work wherever
+# they are offered; CRAM-MD5 is sometimes offered by servers that cannot check it.
+_LOGIN_PREFERENCE = ("plain", "login", "cram-md5")
+
+
+async def login_once(
+    client: aiosmtplib.SMTP, username: str, password: str
+) -> aiosmtplib.SMTPResponse:
+    """Log in with one advertised method, and do not try the others after a rejection.
+
+    aiosmtplib's login() goes on through every advertised method when one is
+    refused: a wrong password would then count as two or three failed logins at
+    the provider, which locks accounts out after a run of them, and each costs the
+    server's delay without telling us anything new.
+    """
+    offered = client.supported_auth_methods
+    method = next((m for m in _LOGIN_PREFERENCE if m in offered), None)
+    if method is None:
+        return await client.login(username, password)  # raises: no method we know
+    response: aiosmtplib.SMTPResponse = await getattr(client, "auth_" + method.replace("-", ""))(
+        username, password
+    )
+    return response
 
 
 async def close_smtp(client: aiosmtplib.SMTP) -> None:
