@@ -12,7 +12,7 @@ import pytest
 from mailroom.localinfra import free_port
 from mailroom.localinfra.oauth_server import LocalOAuthServer
 from mailroom.oauth_refresh.metrics import OAuthRefreshMetrics
-from mailroom.oauth_refresh.refresh import RefreshDeps, refresh_due_tokens
+from mailroom.oauth_refresh.refresh import GRANT_REVOKED, RefreshDeps, refresh_due_tokens
 from mailroom.oauth_refresh.settings import OAuthRefreshSettings
 from mailroom.shared.bus import Bus
 from mailroom.shared.collections import MAILBOXES
@@ -154,6 +154,31 @@ async def test_a_revoked_grant_moves_the_mailbox_to_auth_failed_and_says_reconne
     mailbox = await load_mailbox(deps.store, mailbox_id)
     assert mailbox is not None and mailbox.state == "auth_failed"
     assert mailbox.last_error is not None and "Reconnect" in mailbox.last_error
+
+
+async def test_an_expired_token_a_server_refused_is_still_renewed_but_a_refused_grant_is_not(
+    deps: RefreshDeps, oauth_server: LocalOAuthServer
+) -> None:
+    # This service was down past the expiry: the sender's login was refused and
+    # marked the mailbox auth_failed. Renewing the token is all it takes.
+    refused_token = await add_oauth_mailbox(deps, oauth_server, 1, expires_in_s=-600)
+    revoked_grant = await add_oauth_mailbox(deps, oauth_server, 2, expires_in_s=-600)
+    before = datetime.now(UTC)
+    for mailbox_id, code in ((refused_token, "smtp_auth_failed"), (revoked_grant, GRANT_REVOKED)):
+        await deps.store.collection(MAILBOXES).update_one(
+            {"_id": mailbox_id},
+            {"$set": {"state": "auth_failed", "last_error_code": code, "last_error_at": before}},
+        )
+
+    assert await refresh_due_tokens(deps) == 1
+
+    assert oauth_server.state.refresh_calls == {"user1@mailroom.test": 1}
+    renewed = await load_mailbox(deps.store, refused_token)
+    assert renewed is not None and renewed.oauth is not None
+    assert renewed.oauth.expires_at > datetime.now(UTC) + timedelta(minutes=50)
+    # Changed after the failure: the sender stops holding its messages and tries again.
+    assert renewed.updated_at is not None and renewed.updated_at > before
+    assert await refresh_due_tokens(deps) == 0  # renewed once, not again and again
 
 
 async def test_a_provider_outage_is_retried_later_without_touching_the_mailbox_state(

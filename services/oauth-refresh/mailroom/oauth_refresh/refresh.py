@@ -8,6 +8,11 @@ encrypted. A refused grant (`invalid_grant`: the user revoked access or the
 password changed) means the user must reconnect: the mailbox becomes
 `auth_failed`. Anything else is transient and retried with backoff; the
 mailbox keeps working on its current token meanwhile.
+
+A mailbox that is `auth_failed` because a server refused its expired access
+token (this service was down past the expiry, say) is still renewed: only the
+provider refusing the grant itself needs the user. The renewal changes the
+mailbox, so the sender and the watcher try it again.
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ from mailroom.shared.store import Store
 
 log = logging.getLogger(__name__)
 
+# The mailbox failure code this service records when the provider refuses the grant.
+GRANT_REVOKED = "oauth_grant_revoked"
 # Errors after which the same refresh token can never work again (RFC 6749 §5.2).
 PERMANENT_OAUTH_ERRORS = {"invalid_grant", "invalid_client", "unauthorized_client"}
 MAX_BACKOFF_S = 900.0
@@ -75,15 +82,29 @@ def _secret(value: Any) -> str | None:
 
 
 def due_filter(now: datetime, margin_s: float) -> dict[str, Any]:
-    """Mailboxes whose token expires within the margin and nobody is refreshing."""
+    """Mailboxes whose token expires within the margin and nobody is refreshing.
+
+    Disabled mailboxes are left alone, and so are those whose grant the provider
+    refused; `auth_failed` for any other reason (a server refused the expired
+    token) is what a renewal can fix.
+    """
     return {
         "auth_method": "oauth2",
-        "state": {"$nin": ["disabled", "auth_failed"]},
         "oauth.expires_at": {"$lte": now + timedelta(seconds=margin_s)},
-        "$or": [
-            {"oauth.refresh_locked_until": {"$exists": False}},
-            {"oauth.refresh_locked_until": None},
-            {"oauth.refresh_locked_until": {"$lte": now}},
+        "$and": [
+            {
+                "$or": [
+                    {"state": {"$nin": ["disabled", "auth_failed"]}},
+                    {"state": "auth_failed", "last_error_code": {"$ne": GRANT_REVOKED}},
+                ]
+            },
+            {
+                "$or": [
+                    {"oauth.refresh_locked_until": {"$exists": False}},
+                    {"oauth.refresh_locked_until": None},
+                    {"oauth.refresh_locked_until": {"$lte": now}},
+                ]
+            },
         ],
     }
 
@@ -220,7 +241,7 @@ async def _permanent(deps: RefreshDeps, mailbox: MailboxRecord, error: str) -> N
         deps.store,
         deps.bus,
         mailbox,
-        code="oauth_grant_revoked",
+        code=GRANT_REVOKED,
         message=f"The provider refused to renew access ({error}). Reconnect the mailbox.",
         credentials_rejected=True,
     )
