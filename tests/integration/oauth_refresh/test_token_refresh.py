@@ -157,7 +157,7 @@ async def test_a_revoked_grant_moves_the_mailbox_to_auth_failed_and_says_reconne
 
 
 async def test_an_expired_token_a_server_refused_is_still_renewed_but_a_refused_grant_is_not(
-    deps: RefreshDeps, oauth_server: LocalOAuthServer
+    deps: RefreshDeps, oauth_server: LocalOAuthServer, rabbitmq_url: str
 ) -> None:
     # This service was down past the expiry: the sender's login was refused and
     # marked the mailbox auth_failed. Renewing the token is all it takes.
@@ -170,8 +170,11 @@ async def test_an_expired_token_a_server_refused_is_still_renewed_but_a_refused_
             {"$set": {"state": "auth_failed", "last_error_code": code, "last_error_at": before}},
         )
 
-    assert await refresh_due_tokens(deps) == 1
+    async with EventTap(rabbitmq_url, deps.bus.namespace, ["mailbox.updated"]) as tap:
+        assert await refresh_due_tokens(deps) == 1
+        [updated] = await tap.wait_for("mailbox.updated")  # the watcher restarts its watch
 
+    assert updated["mailbox_id"] == refused_token and updated["changed"] == ["oauth"]
     assert oauth_server.state.refresh_calls == {"user1@mailroom.test": 1}
     renewed = await load_mailbox(deps.store, refused_token)
     assert renewed is not None and renewed.oauth is not None

@@ -12,7 +12,8 @@ mailbox keeps working on its current token meanwhile.
 A mailbox that is `auth_failed` because a server refused its expired access
 token (this service was down past the expiry, say) is still renewed: only the
 provider refusing the grant itself needs the user. The renewal changes the
-mailbox, so the sender and the watcher try it again.
+mailbox, so the sender tries it again, and `mailbox.updated` makes the watcher
+log in again at once.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from mailroom.oauth_refresh.metrics import OAuthRefreshMetrics
 from mailroom.oauth_refresh.settings import OAuthRefreshSettings
 from mailroom.shared.bus import Bus
 from mailroom.shared.collections import MAILBOXES
-from mailroom.shared.contracts import OAuthTokenRefreshed, OAuthTokenRefreshFailed
+from mailroom.shared.contracts import MailboxUpdated, OAuthTokenRefreshed, OAuthTokenRefreshFailed
 from mailroom.shared.mailboxes import MailboxRecord, MailboxSecrets, record_failure
 from mailroom.shared.store import Store
 
@@ -195,6 +196,12 @@ async def _store_token(deps: RefreshDeps, mailbox: MailboxRecord, token: dict[st
             tenant_id=mailbox.tenant_id, mailbox_id=mailbox.id, expires_at=expires_at
         )
     )
+    if mailbox.state == "auth_failed":
+        # New credentials for a mailbox that servers refused: the watcher, which
+        # otherwise looks again only after a long pause, restarts its watch now.
+        await deps.bus.publish(
+            MailboxUpdated(tenant_id=mailbox.tenant_id, mailbox_id=mailbox.id, changed=["oauth"])
+        )
 
 
 def _expiry(token: dict[str, Any], now: datetime) -> datetime:
