@@ -315,6 +315,25 @@ class ContactComplained(Message):
     suppressed: bool
 
 
+class ContactUnsuppressed(Message):
+    """Event: someone lifted an address's suppression (`DELETE /v1/suppressions/{email}`).
+
+    Mailroom sends to the address again; product services that keep their own copy
+    of the suppression list should drop it there too.
+    """
+
+    SCHEMA_NAME: ClassVar[str] = "contact.unsuppressed"
+    ROUTING_KEY: ClassVar[str] = "contact.unsuppressed"
+
+    tenant_id: Id
+    email: str
+    lifted_by: str = Field(description="The API user who lifted it.")
+    suppression_reason: str | None = Field(
+        default=None, description="Why the address had been suppressed (e.g. `hard_bounce`)."
+    )
+    suppressed_at: datetime | None = None
+
+
 class ReplyReceived(Message):
     """Event: a message answering one Mailroom sent arrived in the mailbox."""
 
@@ -407,6 +426,7 @@ MESSAGE_TYPES: tuple[type[Message], ...] = (
     BounceProcessed,
     ContactBounced,
     ContactComplained,
+    ContactUnsuppressed,
     ReplyReceived,
     MailboxConnected,
     MailboxUpdated,

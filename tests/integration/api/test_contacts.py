@@ -8,6 +8,7 @@ import pytest
 
 from mailroom.shared.collections import BOUNCES, CONTACTS, SUPPRESSIONS
 from tests.integration.api.conftest import Api
+from tests.integration.support.events import EventTap
 
 pytestmark = pytest.mark.integration
 
@@ -60,13 +61,22 @@ async def test_suppressions_are_listed_a_page_at_a_time(api: Api) -> None:
     assert second["next_after"] is None
 
 
-async def test_lifting_a_suppression_is_recorded_in_the_history(api: Api) -> None:
+async def test_lifting_a_suppression_is_recorded_in_the_history_and_announced(
+    api: Api, rabbitmq_url: str
+) -> None:
     await seed(api, api.tenant_a, "back@example.org")
     assert (
         await api.client.delete("/v1/suppressions/back@example.org", headers=api.mallory)
     ).status_code == 404
-    response = await api.client.delete("/v1/suppressions/back@example.org", headers=api.alice)
+    async with EventTap(rabbitmq_url, api.settings.bus_namespace, ["contact.*"]) as tap:
+        response = await api.client.delete("/v1/suppressions/Back@Example.org", headers=api.alice)
+        [lifted] = await tap.wait_for("contact.unsuppressed")
     assert response.status_code == 204
+    assert lifted["tenant_id"] == api.tenant_a
+    assert lifted["email"] == "back@example.org"
+    assert lifted["lifted_by"] == "alice"
+    assert lifted["suppression_reason"] == "hard_bounce"
+    assert len(tap.named("contact.unsuppressed")) == 1
     contact = (await api.client.get("/v1/contacts/back@example.org", headers=api.alice)).json()
     assert contact["suppressed"] is False
     assert contact["state"] == "ok"

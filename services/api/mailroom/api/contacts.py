@@ -17,6 +17,7 @@ from mailroom.api.deps import CallerDep, PlatformDep
 from mailroom.api.errors import ErrorResponse, not_found
 from mailroom.api.messages import json_safe
 from mailroom.shared.collections import BOUNCES, CONTACTS, SUPPRESSIONS
+from mailroom.shared.contracts import ContactUnsuppressed
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorResponse, "description": "Missing or invalid API key or user."},
@@ -126,7 +127,12 @@ async def list_suppressions(
 async def delete_suppression(
     email: EmailPath, caller: CallerDep, platform: PlatformDep
 ) -> Response:
-    """Send to this address again; the contact's history records who lifted it and why it was."""
+    """Send to this address again; the contact's history records who lifted it and why it was.
+
+    `contact.unsuppressed` tells product services. It is published after the store
+    changed: should the API stop in between, the event is missing and the address
+    stays suppressed in their copies, the cautious side of the two.
+    """
     address = normalize(email)
     scope = {"tenant_id": caller.tenant_id, "email": address}
     removed = await platform.store.collection(SUPPRESSIONS).find_one_and_delete(scope)
@@ -149,5 +155,15 @@ async def delete_suppression(
             "$setOnInsert": {"created_at": now},
         },
         upsert=True,
+    )
+    suppressed_at = removed.get("created_at")
+    await platform.bus.publish(
+        ContactUnsuppressed(
+            tenant_id=caller.tenant_id,
+            email=address,
+            lifted_by=caller.user,
+            suppression_reason=removed.get("reason"),
+            suppressed_at=suppressed_at if isinstance(suppressed_at, datetime) else None,
+        )
     )
     return Response(status_code=204)
