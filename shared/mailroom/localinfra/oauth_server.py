@@ -1,13 +1,22 @@
 """A local OAuth 2.0 authorization server for the demo platform and the tests.
 
-It speaks the parts of RFC 6749 / RFC 7636 / RFC 7662 that Mailroom meets at
-Google and Microsoft: the authorization endpoint `/authorize` (which consents at
-once for the user named by `login_hint` and redirects back with `code` and
-`state`), the authorization-code grant with PKCE (S256 only) and the
-refresh-token grant at `/token` (with refresh-token rotation, so a spent refresh
-token is refused with `invalid_grant` exactly as Microsoft does), and token
-introspection at `/introspect` in the form Dovecot's oauth2 passdb asks for, so
-an access token it issued logs in over IMAP and SMTP XOAUTH2.
+It speaks the parts of RFC 6749 / RFC 7636 / RFC 7662 / OpenID Connect that
+Mailroom meets at Google and Microsoft: the authorization endpoint `/authorize`
+(which consents at once for the user named by `login_hint`, or for the account
+in `OAuthState.signed_in_as`, and redirects back with `code` and `state`), the
+authorization-code grant with PKCE (S256 only) and the refresh-token grant at
+`/token` (with refresh-token rotation, so a spent refresh token is refused with
+`invalid_grant` exactly as Microsoft does), and token introspection at
+`/introspect` in the form Dovecot's oauth2 passdb asks for, so an access token
+it issued logs in over IMAP and SMTP XOAUTH2.
+
+When the authorization request asked for the `openid` scope, the code exchange
+also returns an OpenID Connect ID token naming the account that consented
+(`iss` = this server's base URL, `aud` = the client id, `email`,
+`email_verified`, `preferred_username`). It is signed with HS256 under the
+client secret, the symmetric signature OpenID Connect Core §10.1 allows for
+confidential clients; Mailroom relies on TLS to the token endpoint instead of
+that signature (§3.1.3.7), so any JWT library can read it without a key.
 """
 
 from __future__ import annotations
@@ -15,11 +24,14 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import hmac
+import json
 import secrets
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import uvicorn
@@ -63,6 +75,14 @@ class OAuthState:
     codes: dict[str, AuthorizationCode] = field(default_factory=dict)  # by code
     code_ttl_s: int = 60
     denying: bool = False  # the user clicks "Cancel" on the consent screen
+    # The account the browser is signed into, which consents whatever `login_hint`
+    # names (as at Google with the wrong account signed in); None: the hinted user.
+    signed_in_as: str | None = None
+    issuer: str = ""  # the `iss` of ID tokens: the server's base URL
+    id_token_ttl_s: int = 3600
+    issuing_id_tokens: bool = True  # False: like a provider whose client lacks OpenID
+    # Claims to put into ID tokens over the genuine ones (another `aud`, a past `exp`).
+    id_token_overrides: dict[str, Any] = field(default_factory=dict)
 
 
 class LocalOAuthServer:
@@ -77,7 +97,7 @@ class LocalOAuthServer:
         access_ttl_s: int = 3600,
     ) -> None:
         self.port = port
-        self.state = OAuthState(client_id, client_secret, access_ttl_s)
+        self.state = OAuthState(client_id, client_secret, access_ttl_s, issuer=self.url)
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -151,10 +171,38 @@ def _new_grant(state: OAuthState, username: str) -> Grant:
     return grant
 
 
+def _base64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def id_token(state: OAuthState, username: str) -> str:
+    """An OpenID Connect ID token saying that `username` consented (HS256, client secret)."""
+    now = int(time.time())
+    claims: dict[str, Any] = {
+        "iss": state.issuer,
+        # Stable per account, as `sub` is at a real provider.
+        "sub": hashlib.sha256(username.lower().encode()).hexdigest()[:24],
+        "aud": state.client_id,
+        "iat": now,
+        "exp": now + state.id_token_ttl_s,
+        "email": username,
+        "email_verified": True,
+        "preferred_username": username,
+        **state.id_token_overrides,
+    }
+    header = {"alg": "HS256", "typ": "JWT"}
+    signing_input = ".".join(
+        _base64url(json.dumps(part, separators=(",", ":")).encode()) for part in (header, claims)
+    )
+    signature = hmac.new(
+        state.client_secret.encode(), signing_input.encode("ascii"), hashlib.sha256
+    ).digest()
+    return f"{signing_input}.{_base64url(signature)}"
+
+
 def s256_challenge(code_verifier: str) -> str:
     """The PKCE S256 code challenge of a verifier (RFC 7636 §4.2)."""
-    digest = hashlib.sha256(code_verifier.encode("ascii")).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+    return _base64url(hashlib.sha256(code_verifier.encode("ascii")).digest())
 
 
 def _with_query(url: str, params: dict[str, str]) -> str:
@@ -203,7 +251,8 @@ def _app(state: OAuthState) -> Starlette:
         )
 
     async def authorize(request: Request) -> Response:
-        # Consent is immediate: the user is whoever `login_hint` names.
+        # Consent is immediate: the user is whoever `login_hint` names, unless the
+        # browser is signed into another account (`signed_in_as`).
         params = request.query_params
         redirect_uri = params.get("redirect_uri", "")
         if params.get("client_id") != state.client_id or not redirect_uri.startswith(
@@ -225,7 +274,7 @@ def _app(state: OAuthState) -> Starlette:
             return RedirectResponse(_with_query(redirect_uri, {"error": problem, **answer}), 302)
         code = f"ac-{secrets.token_urlsafe(16)}"
         state.codes[code] = AuthorizationCode(
-            username=params["login_hint"],
+            username=state.signed_in_as or params["login_hint"],
             client_id=state.client_id,
             redirect_uri=redirect_uri,
             code_challenge=params["code_challenge"],
@@ -249,15 +298,17 @@ def _app(state: OAuthState) -> Starlette:
                 {"error": "invalid_grant", "error_description": refused}, status_code=400
             )
         grant = _new_grant(state, issued.username)
-        return JSONResponse(
-            {
-                "access_token": grant.access_token,
-                "refresh_token": grant.refresh_token,
-                "token_type": "Bearer",
-                "expires_in": state.access_ttl_s,
-                "scope": issued.scope,
-            }
-        )
+        answer = {
+            "access_token": grant.access_token,
+            "refresh_token": grant.refresh_token,
+            "token_type": "Bearer",
+            "expires_in": state.access_ttl_s,
+            "scope": issued.scope,
+        }
+        # As at a real provider, an ID token only for an OpenID Connect request.
+        if state.issuing_id_tokens and "openid" in issued.scope.split():
+            answer["id_token"] = id_token(state, issued.username)
+        return JSONResponse(answer)
 
     async def introspect(request: Request) -> Response:
         form = dict(parse_qsl((await request.body()).decode()))

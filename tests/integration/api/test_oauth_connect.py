@@ -1,9 +1,11 @@
 """Connecting a mailbox through OAuth, end to end.
 
 The API's start and callback endpoints run against the local OAuth server (the
-authorization endpoint, the authorization-code grant with PKCE), and the mailbox
-they create passes a connection test with XOAUTH2 against a mail sandbox whose
-Dovecot and Postfix check access tokens at that server's introspection endpoint.
+authorization endpoint, the authorization-code grant with PKCE, the ID token),
+and the mailbox they create passes a connection test with XOAUTH2 against a mail
+sandbox whose Dovecot and Postfix check access tokens at that server's
+introspection endpoint. Consent given by another account than the mailbox's, or
+an ID token that cannot be trusted, leaves nothing stored.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,6 +34,7 @@ from tests.integration.support.events import EventTap
 pytestmark = pytest.mark.integration
 
 DEMO = "demo@mailroom.test"
+OTHER_ACCOUNT = "Bob.Personal@mailroom.test"
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +59,11 @@ def oauth_sandbox(oauth_server: LocalOAuthServer) -> Iterator[MailSandbox]:
 
 @pytest.fixture(autouse=True)
 def consenting(oauth_server: LocalOAuthServer) -> None:
+    """Each test starts with the hinted user consenting and genuine ID tokens."""
     oauth_server.state.denying = False
+    oauth_server.state.signed_in_as = None
+    oauth_server.state.issuing_id_tokens = True
+    oauth_server.state.id_token_overrides = {}
 
 
 @pytest.fixture
@@ -124,7 +132,7 @@ async def test_a_gmail_mailbox_connects_with_encrypted_tokens_and_passes_an_xoau
         assert url.startswith(oauth_server.authorize_url + "?")
         query = parse_qs(urlsplit(url).query)
         assert query["code_challenge_method"] == ["S256"]
-        assert query["scope"] == ["https://mail.google.com/"]
+        assert query["scope"] == ["openid email https://mail.google.com/"]
         assert query["login_hint"] == [DEMO]
         callback = await api.client.get(await consent(url))
         [event] = await tap.wait_for("mailbox.connected")
@@ -254,6 +262,94 @@ async def test_connecting_again_reconnects_a_failed_mailbox_with_new_tokens(
     # Without naming the mailbox, the same address and provider also reconnect it.
     third = await connect(api)
     assert third.json()["mailbox_id"] == mailbox_id
+
+
+async def test_consent_by_another_account_is_refused_and_stores_nothing(
+    api: Api, oauth_server: LocalOAuthServer
+) -> None:
+    # The browser is signed into another Google account than the mailbox's.
+    oauth_server.state.signed_in_as = OTHER_ACCOUNT
+
+    refused = await connect(api)
+
+    assert refused.status_code == 400, refused.text
+    error = refused.json()["error"]
+    assert error["code"] == "oauth_account_mismatch"
+    assert error["message"] == (
+        f"You signed in to Google as {OTHER_ACCOUNT.lower()}, but this mailbox is {DEMO}. "
+        f"Sign in with {DEMO} and try again."
+    )
+    assert await api.store.collection(MAILBOXES).count_documents({}) == 0
+    assert await api.store.collection(OAUTH_STATES).count_documents({}) == 0
+    for token in every_token(oauth_server):
+        assert token not in refused.text
+
+
+async def test_the_mailbox_address_is_compared_without_case(
+    api: Api, oauth_server: LocalOAuthServer
+) -> None:
+    oauth_server.state.signed_in_as = DEMO.upper()
+    connected = await connect(api, {"name": "Demo Gmail", "email": "Demo@Mailroom.test"})
+    assert connected.status_code == 200, connected.text
+    assert connected.json()["mailbox"]["email"] == DEMO
+
+
+async def test_reconnecting_checks_the_stored_mailbox_address(
+    api: Api, oauth_server: LocalOAuthServer
+) -> None:
+    first = await connect(api)
+    mailbox_id = first.json()["mailbox_id"]
+    before = await api.store.collection(MAILBOXES).find_one({"_id": mailbox_id})
+    assert before is not None
+
+    # Naming the mailbox with another address at the start changes nothing: the tokens
+    # would log in as the stored mailbox's address.
+    oauth_server.state.signed_in_as = OTHER_ACCOUNT
+    refused = await connect(
+        api, {"name": "Demo Gmail", "email": OTHER_ACCOUNT, "mailbox_id": mailbox_id}
+    )
+
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["error"]["code"] == "oauth_account_mismatch"
+    assert f"this mailbox is {DEMO}" in refused.json()["error"]["message"]
+    after = await api.store.collection(MAILBOXES).find_one({"_id": mailbox_id})
+    assert after == before
+
+
+async def test_a_token_response_without_an_id_token_is_refused(
+    api: Api, oauth_server: LocalOAuthServer
+) -> None:
+    oauth_server.state.issuing_id_tokens = False
+    refused = await connect(api)
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["error"]["code"] == "oauth_identity_missing"
+    assert "openid" in refused.json()["error"]["message"]
+    assert await api.store.collection(MAILBOXES).count_documents({}) == 0
+
+
+@pytest.mark.parametrize(
+    ("overrides", "problem"),
+    [
+        ({"aud": "another-application"}, "issued to another application"),
+        ({"exp": int(time.time()) - 3600}, "expired"),
+        ({"iss": "https://accounts.example.net"}, "unexpected issuer"),
+        ({"email_verified": False}, None),
+    ],
+    ids=["audience", "expired", "issuer", "unverified-email"],
+)
+async def test_an_id_token_that_cannot_be_trusted_is_refused(
+    api: Api, oauth_server: LocalOAuthServer, overrides: dict[str, Any], problem: str | None
+) -> None:
+    oauth_server.state.id_token_overrides = overrides
+    refused = await connect(api)
+    assert refused.status_code == 400, refused.text
+    error = refused.json()["error"]
+    if problem is None:
+        assert error["code"] == "oauth_identity_missing"
+    else:
+        assert error["code"] == "oauth_identity_invalid"
+        assert problem in error["message"]
+    assert await api.store.collection(MAILBOXES).count_documents({}) == 0
 
 
 async def test_a_provider_without_a_configured_client_is_refused(api: Api) -> None:

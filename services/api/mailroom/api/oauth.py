@@ -6,19 +6,27 @@ authorization URL; the product sends the user's browser there. After consent
 the provider redirects the browser to `GET /v1/oauth/callback?code&state`,
 which carries no API key: the state alone says which tenant and user asked. The
 callback spends the state (once, before its TTL), exchanges the code for tokens,
-stores them encrypted on a new mailbox (or on the one being reconnected) with
-the provider's server settings, and publishes `mailbox.connected`.
+checks with the OpenID Connect ID token that the account which consented is the
+mailbox's own (a browser signed into another account would otherwise hand over
+that account's tokens), stores them encrypted on a new mailbox (or on the one
+being reconnected) with the provider's server settings, and publishes
+`mailbox.connected`.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import html
+import json
 import logging
+import re
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import httpx2
 from authlib.integrations.httpx_client import AsyncOAuth2Client, OAuthError
@@ -59,10 +67,11 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 router = APIRouter(prefix="/v1/oauth", tags=["oauth"], responses=ERRORS)
 
-# What each provider must grant for IMAP and SMTP access, with a refresh token.
+# What each provider must grant for IMAP and SMTP access, with a refresh token, and
+# `openid email` for an ID token that names the consenting account and its address.
 SCOPES: dict[OAuthProvider, str] = {
-    "google": "https://mail.google.com/",
-    "microsoft": "offline_access https://outlook.office.com/IMAP.AccessAsUser.All "
+    "google": "openid email https://mail.google.com/",
+    "microsoft": "openid email offline_access https://outlook.office.com/IMAP.AccessAsUser.All "
     "https://outlook.office.com/SMTP.Send",
 }
 # Google hands out a refresh token only for offline access, and again only on consent.
@@ -81,6 +90,21 @@ SERVER_PRESETS: dict[OAuthProvider, ProviderServers] = {
     ),
 }
 PROVIDER_NAMES: dict[OAuthProvider, str] = {"google": "Google", "microsoft": "Microsoft"}
+
+# The issuers of the real providers' ID tokens; Google documents both spellings.
+GOOGLE_ISSUERS = frozenset({"https://accounts.google.com", "accounts.google.com"})
+# Microsoft's v2.0 issuer names the user's directory: one per organisation and one
+# for personal accounts, any of which may answer a multi-tenant ("common") client.
+MICROSOFT_ISSUER = re.compile(r"https://login\.microsoftonline\.com/(?P<tenant>[^/]+)/v2\.0")
+# Token endpoints of the real providers. Any other configured token endpoint is a
+# stand-in (the local OAuth server of tests and `mailroom up`, a private test
+# double), whose ID tokens must come from an issuer at the token endpoint's origin.
+REAL_TOKEN_HOSTS: dict[OAuthProvider, frozenset[str]] = {
+    "google": frozenset({"oauth2.googleapis.com", "www.googleapis.com", "accounts.google.com"}),
+    "microsoft": frozenset({"login.microsoftonline.com"}),
+}
+# Tolerated clock difference with the provider when checking an ID token's `exp`.
+CLOCK_SKEW_S = 300
 
 ProviderParam = Annotated[OAuthProvider, Path(description="`google` or `microsoft`.")]
 
@@ -133,7 +157,10 @@ class OAuthStartRequest(_Strict):
     """The mailbox to connect once the user consents (settings besides the servers)."""
 
     name: Name = Field(description="Name shown in Mailroom's lists.")
-    email: Email = Field(description="The mailbox's address; also the provider's login hint.")
+    email: Email = Field(
+        description="The mailbox's address; also the provider's login hint. The account "
+        "that consents must have this address (`oauth_account_mismatch` otherwise)."
+    )
     display_name: Text | None = Field(None, description="Sender name shown to recipients.")
     reply_to: Email | None = None
     reply_to_name: Text | None = None
@@ -249,7 +276,7 @@ async def oauth_callback(
     code: Annotated[str | None, Query(max_length=4000)] = None,
     error: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Any:
-    """Spend the state, exchange the code, store the encrypted tokens on the mailbox.
+    """Spend the state, exchange the code, check who consented, store the encrypted tokens.
 
     Needs no API key: the one-time state names the tenant and user who started.
     A browser (`Accept: text/html`) gets a short page, anything else JSON.
@@ -263,8 +290,11 @@ async def oauth_callback(
             f"{PROVIDER_NAMES[provider]} did not grant access ({error or 'no code'}); "
             "start again to connect the mailbox.",
         )
-    token = await exchange_code(settings, provider, pending, code)
-    record, reconnected = await save_grant(platform, cipher, settings, pending, token)
+    client_config = provider_client(settings, provider)
+    token = await exchange_code(client_config, provider, pending, code)
+    # Checked before anything is stored: tokens of another account are dropped.
+    account = consenting_account(provider, client_config, token, now=time.time())
+    record, reconnected = await save_grant(platform, cipher, settings, pending, token, account)
     await platform.bus.publish(MailboxConnected(tenant_id=record.tenant_id, mailbox_id=record.id))
     log.info(
         "mailbox connected through OAuth",
@@ -318,10 +348,9 @@ async def claim_state(platform: Platform, state: str | None) -> dict[str, Any]:
 
 
 async def exchange_code(
-    settings: ApiSettings, provider: OAuthProvider, pending: dict[str, Any], code: str
+    client_config: ProviderClient, provider: OAuthProvider, pending: dict[str, Any], code: str
 ) -> dict[str, Any]:
     """The provider's tokens for this code (authorization-code grant with the PKCE verifier)."""
-    client_config = provider_client(settings, provider)
     try:
         async with AsyncOAuth2Client(
             client_id=client_config.client_id,
@@ -357,6 +386,157 @@ async def exchange_code(
             400, "oauth_exchange_failed", f"{PROVIDER_NAMES[provider]} returned no access token."
         )
     return grant
+
+
+# --------------------------------------------------------------------------- identity
+
+
+@dataclass(frozen=True)
+class ConsentingAccount:
+    """The account whose tokens the provider returned, as its ID token names it."""
+
+    addresses: tuple[str, ...]  # lower-cased; the first is the one to show the user
+
+    def owns(self, email: str) -> bool:
+        return email.lower() in self.addresses
+
+
+def consenting_account(
+    provider: OAuthProvider, client_config: ProviderClient, token: dict[str, Any], now: float
+) -> ConsentingAccount:
+    """Who consented, from the ID token of the token response; a 400 if it cannot be trusted."""
+    name = PROVIDER_NAMES[provider]
+    id_token = token.get("id_token")
+    if not isinstance(id_token, str) or not id_token:
+        raise ApiError(
+            400,
+            "oauth_identity_missing",
+            f"{name} did not say which account you signed in with, so Mailroom cannot check "
+            "that it is this mailbox's. Ask your administrator to let Mailroom's OAuth client "
+            "use the 'openid' and 'email' scopes, then connect the mailbox again.",
+        )
+    claims = id_token_claims(id_token)
+    problem = id_token_problem(provider, client_config, claims, now)
+    if problem is not None:
+        log.warning("OAuth ID token refused", extra={"provider": provider, "problem": problem})
+        raise ApiError(
+            400,
+            "oauth_identity_invalid",
+            f"{name}'s answer about your account cannot be trusted ({problem}); "
+            "start connecting the mailbox again.",
+        )
+    addresses = account_addresses(provider, claims)
+    if not addresses:
+        raise ApiError(
+            400,
+            "oauth_identity_missing",
+            f"{name} did not confirm the email address of the account you signed in with; "
+            "sign in with the mailbox's own account and try again.",
+        )
+    return ConsentingAccount(tuple(address.lower() for address in addresses))
+
+
+def id_token_claims(id_token: str) -> dict[str, Any]:
+    """The claims of a compact JWT, read without checking its signature.
+
+    OpenID Connect Core §3.1.3.7 (6): an ID token received directly from the token
+    endpoint over TLS may be trusted on the strength of TLS instead of its signature.
+    This one comes straight from the token endpoint of `exchange_code`, so there is
+    no key set to fetch; its claims are still checked (`id_token_problem`).
+    """
+    parts = id_token.split(".")
+    claims: Any = None
+    if len(parts) == 3:
+        payload = parts[1]
+        try:
+            claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        except ValueError:  # bad base64, bad UTF-8 or bad JSON
+            claims = None
+    if not isinstance(claims, dict):
+        raise ApiError(
+            400,
+            "oauth_identity_invalid",
+            "The provider's answer about your account is unreadable; start connecting the "
+            "mailbox again.",
+        )
+    return claims
+
+
+def id_token_problem(
+    provider: OAuthProvider, client_config: ProviderClient, claims: dict[str, Any], now: float
+) -> str | None:
+    """Why these ID token claims must not be trusted, or None (OIDC Core §3.1.3.7)."""
+    if not audience_accepted(claims, client_config.client_id):
+        return "it was issued to another application"
+    expires = claims.get("exp")
+    if isinstance(expires, bool) or not isinstance(expires, int | float):
+        return "it has no expiry"
+    if expires <= now - CLOCK_SKEW_S:
+        return "it has expired"
+    if not issuer_accepted(provider, client_config.token_url, claims):
+        return "it comes from an unexpected issuer"
+    return None
+
+
+def audience_accepted(claims: dict[str, Any], client_id: str) -> bool:
+    """Issued to this client: listed in `aud`, and named by `azp` when that is present."""
+    audience = claims.get("aud")
+    audiences = [audience] if isinstance(audience, str) else audience
+    if not isinstance(audiences, list) or client_id not in audiences:
+        return False
+    authorized_party = claims.get("azp")
+    if len(audiences) > 1:
+        # A token for several audiences must say which one it was handed to.
+        return authorized_party == client_id
+    return authorized_party in (None, client_id)
+
+
+def issuer_accepted(provider: OAuthProvider, token_url: str, claims: dict[str, Any]) -> bool:
+    """Issued by the provider itself, or by the stand-in behind the configured token URL."""
+    issuer = claims.get("iss")
+    if not isinstance(issuer, str):
+        return False
+    token_endpoint = urlsplit(token_url)
+    if token_endpoint.hostname in REAL_TOKEN_HOSTS[provider]:
+        if provider == "google":
+            return issuer in GOOGLE_ISSUERS
+        directory = MICROSOFT_ISSUER.fullmatch(issuer)
+        if directory is None:
+            return False
+        # Microsoft's advice for multi-tenant clients: the issuer names the token's `tid`.
+        return claims.get("tid", directory["tenant"]) == directory["tenant"]
+    stand_in = urlsplit(issuer)
+    return (stand_in.scheme, stand_in.netloc) == (token_endpoint.scheme, token_endpoint.netloc)
+
+
+def account_addresses(provider: OAuthProvider, claims: dict[str, Any]) -> list[str]:
+    """The consenting account's addresses, the one to show first; none if unconfirmed."""
+    if provider == "google":
+        # Google's `email` is the account's address, worth something only once verified.
+        email = claims.get("email")
+        verified = claims.get("email_verified") in (True, "true")
+        return [email] if isinstance(email, str) and "@" in email and verified else []
+    # Microsoft sends `email` only when the account has one on record; the sign-in
+    # name (`preferred_username`, the UPN) is the address a work account logs in with,
+    # and often the only one. Either may be the mailbox's address.
+    found = [claims.get("email"), claims.get("preferred_username")]
+    return [value for value in found if isinstance(value, str) and "@" in value]
+
+
+def require_same_account(
+    account: ConsentingAccount, mailbox_email: str, provider: OAuthProvider
+) -> None:
+    """A 400 unless the account that consented is the mailbox's own."""
+    if account.owns(mailbox_email):
+        return
+    log.info("OAuth consent by another account refused", extra={"provider": provider})
+    signed_in_as, mailbox = account.addresses[0], mailbox_email.lower()
+    raise ApiError(
+        400,
+        "oauth_account_mismatch",
+        f"You signed in to {PROVIDER_NAMES[provider]} as {signed_in_as}, but this mailbox is "
+        f"{mailbox}. Sign in with {mailbox} and try again.",
+    )
 
 
 def token_expiry(token: dict[str, Any], now: datetime) -> datetime:
@@ -434,8 +614,13 @@ async def save_grant(
     settings: ApiSettings,
     pending: dict[str, Any],
     token: dict[str, Any],
+    account: ConsentingAccount,
 ) -> tuple[MailboxRecord, bool]:
-    """Store the grant on the mailbox being reconnected, or on a new one."""
+    """Store the grant on the mailbox being reconnected, or on a new one.
+
+    Only if `account` is the mailbox's: the address asked for at the start, or, when
+    reconnecting, the stored mailbox's (which the tokens will log in as).
+    """
     provider: OAuthProvider = pending["provider"]
     tenant_id: str = pending["tenant_id"]
     mailboxes = platform.store.collection(MAILBOXES)
@@ -452,6 +637,9 @@ async def save_grant(
     )
     if pending.get("mailbox_id") and existing is None:
         raise not_found("Mailbox")  # removed while the user was at the provider
+    require_same_account(
+        account, existing["email"] if existing else pending["draft"]["email"], provider
+    )
     now = now_ms()
     if existing is None:
         mailbox_id = f"mbx_{secrets.token_hex(12)}"
