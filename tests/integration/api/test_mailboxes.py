@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -230,3 +232,196 @@ async def test_no_log_line_contains_a_password(api: Api, caplog: pytest.LogCaptu
         line = json.dumps(record.__dict__, default=str) + record.getMessage()
         assert SMTP_PASSWORD not in line
         assert IMAP_PASSWORD not in line
+
+
+# --------------------------------------------------------------------------- pause and resume
+
+
+def at(value: str) -> datetime:
+    """A response's timestamp (ISO 8601 text) as a comparable datetime."""
+    return datetime.fromisoformat(value)
+
+
+async def set_fields(api: Api, mailbox_id: str, **fields: Any) -> None:
+    """Put the stored mailbox in a state a connection test or a service would have left."""
+    await api.store.collection(MAILBOXES).update_one({"_id": mailbox_id}, {"$set": fields})
+
+
+async def test_disable_pauses_once_and_enable_restores_the_state(
+    api: Api, rabbitmq_url: str
+) -> None:
+    mailbox = await create(api, api.alice)
+    path = f"/v1/mailboxes/{mailbox['id']}"
+    await set_fields(api, mailbox["id"], state="connected")
+
+    async with EventTap(rabbitmq_url, api.settings.bus_namespace, ["mailbox.*"]) as tap:
+        first = await api.client.post(
+            f"{path}/disable", json={"reason": "Moving to a new provider"}, headers=api.alice
+        )
+        assert first.status_code == 200, first.text
+        again = await api.client.post(f"{path}/disable", headers=api.alice)
+        assert again.status_code == 200, again.text
+        enabled = await api.client.post(f"{path}/enable", headers=api.alice)
+        assert enabled.status_code == 200, enabled.text
+        # The enable's event comes after anything the second disable could have published.
+        events = await tap.wait_for("mailbox.state_changed", count=2)
+
+    paused = first.json()
+    assert paused["state"] == "disabled"
+    assert paused["disabled"]["by"] == "alice"
+    assert paused["disabled"]["reason"] == "Moving to a new provider"
+    assert paused["disabled"]["previous_state"] == "connected"
+    assert paused["updated_at"] == paused["disabled"]["at"]
+    assert at(paused["updated_at"]) > at(mailbox["updated_at"])
+    assert again.json() == paused  # idempotent: nothing changed
+    assert [(e["old_state"], e["new_state"]) for e in events] == [
+        ("connected", "disabled"),
+        ("disabled", "connected"),
+    ]
+    assert all(e["mailbox_id"] == mailbox["id"] for e in events)
+    assert tap.named("mailbox.updated") == []
+
+    resumed = enabled.json()
+    assert resumed["state"] == "connected"
+    assert resumed["disabled"] is None
+    assert at(resumed["updated_at"]) > at(paused["updated_at"])
+    fetched = await api.client.get(path, headers=api.alice)
+    assert fetched.json() == resumed
+    stored = await api.store.collection(MAILBOXES).find_one({"_id": mailbox["id"]})
+    assert stored is not None
+    assert "disabled" not in stored
+
+
+async def test_get_and_list_show_who_paused_the_mailbox(api: Api) -> None:
+    mailbox = await create(api, api.alice, shared=True)
+    response = await api.client.post(f"/v1/mailboxes/{mailbox['id']}/disable", headers=api.alice)
+    assert response.status_code == 200, response.text
+
+    fetched = (await api.client.get(f"/v1/mailboxes/{mailbox['id']}", headers=api.bob)).json()
+    assert fetched["state"] == "disabled"
+    assert fetched["disabled"]["by"] == "alice"
+    assert fetched["disabled"]["reason"] is None
+    assert fetched["disabled"]["previous_state"] == "pending"
+    listing = (await api.client.get("/v1/mailboxes", headers=api.bob)).json()
+    assert listing["items"] == [fetched]
+
+
+async def test_enabling_an_auth_failed_mailbox_keeps_its_messages_held(api: Api) -> None:
+    mailbox = await create(api, api.alice)
+    path = f"/v1/mailboxes/{mailbox['id']}"
+    failed_at = datetime.now(UTC).replace(microsecond=0)
+    await set_fields(
+        api,
+        mailbox["id"],
+        state="auth_failed",
+        last_error_code="auth_failed",
+        last_error="smtp: 535 authentication failed",
+        last_error_at=failed_at,
+        updated_at=failed_at - timedelta(minutes=1),
+    )
+    assert (await api.client.post(f"{path}/disable", headers=api.alice)).status_code == 200
+
+    resumed = (await api.client.post(f"{path}/enable", headers=api.alice)).json()
+
+    assert resumed["state"] == "auth_failed"
+    assert resumed["last_error_code"] == "auth_failed"
+    # The sender holds an auth_failed mailbox's messages until it is changed after the
+    # failure (updated_at > last_error_at); a pause and resume is no such change.
+    assert at(resumed["updated_at"]) <= at(resumed["last_error_at"])
+
+
+async def test_a_change_made_while_paused_lets_an_auth_failed_mailbox_send_again(
+    api: Api,
+) -> None:
+    mailbox = await create(api, api.alice)
+    path = f"/v1/mailboxes/{mailbox['id']}"
+    failed_at = datetime.now(UTC).replace(microsecond=0)
+    await set_fields(
+        api, mailbox["id"], state="auth_failed", last_error_at=failed_at, updated_at=failed_at
+    )
+    assert (await api.client.post(f"{path}/disable", headers=api.alice)).status_code == 200
+    patched = await api.client.patch(
+        path, json={"smtp": {"password": "a-new-password"}}, headers=api.alice
+    )
+    assert patched.status_code == 200, patched.text
+
+    resumed = (await api.client.post(f"{path}/enable", headers=api.alice)).json()
+
+    assert resumed["state"] == "auth_failed"  # until a test or a send proves otherwise
+    assert at(resumed["updated_at"]) > at(resumed["last_error_at"])  # not held: it was changed
+
+
+async def test_a_test_passed_while_paused_makes_the_enabled_mailbox_connected(api: Api) -> None:
+    mailbox = await create(api, api.alice)
+    path = f"/v1/mailboxes/{mailbox['id']}"
+    await set_fields(api, mailbox["id"], state="degraded", last_error_code="timeout")
+    assert (await api.client.post(f"{path}/disable", headers=api.alice)).status_code == 200
+    # What `record_success` records for a disabled mailbox: the success, not the state.
+    await set_fields(api, mailbox["id"], last_success_at=datetime.now(UTC) + timedelta(seconds=1))
+
+    resumed = (await api.client.post(f"{path}/enable", headers=api.alice)).json()
+
+    assert resumed["state"] == "connected"
+    assert resumed["last_error_code"] is None
+
+
+async def test_a_mailbox_disabled_without_a_note_is_enabled_as_pending(api: Api) -> None:
+    mailbox = await create(api, api.alice)
+    await set_fields(api, mailbox["id"], state="disabled")
+
+    response = await api.client.post(f"/v1/mailboxes/{mailbox['id']}/enable", headers=api.alice)
+
+    assert response.status_code == 200, response.text
+    assert response.json()["state"] == "pending"
+
+
+async def test_enabling_a_mailbox_that_is_not_disabled_is_a_409(
+    api: Api, rabbitmq_url: str
+) -> None:
+    mailbox = await create(api, api.alice)
+    async with EventTap(rabbitmq_url, api.settings.bus_namespace, ["mailbox.*"]) as tap:
+        response = await api.client.post(f"/v1/mailboxes/{mailbox['id']}/enable", headers=api.alice)
+        await asyncio.sleep(0.5)
+
+    assert response.status_code == 409
+    error = response.json()["error"]
+    assert error["code"] == "mailbox_not_disabled"
+    assert "pending" in error["message"]
+    assert tap.named("mailbox.state_changed") == []
+
+
+async def test_only_the_owner_may_pause_or_resume_and_others_see_a_404(api: Api) -> None:
+    shared = await create(api, api.alice, name="Team", shared=True)
+    private = await create(api, api.alice, name="Private")
+
+    for action in ("disable", "enable"):
+        path = f"/v1/mailboxes/{shared['id']}/{action}"
+        assert (await api.client.post(path, headers=api.mallory)).status_code == 404
+        # bob may use the shared mailbox, but pausing it is a change, which is the owner's.
+        denied = await api.client.post(path, headers=api.bob)
+        assert denied.status_code == 403
+        assert denied.json()["error"]["code"] == "forbidden"
+        hidden = await api.client.post(f"/v1/mailboxes/{private['id']}/{action}", headers=api.bob)
+        assert hidden.status_code == 404
+        assert hidden.json()["error"]["code"] == "not_found"
+    missing = await api.client.post("/v1/mailboxes/mbx_nope/disable", headers=api.alice)
+    assert missing.status_code == 404
+
+    for mailbox in (shared, private):
+        fetched = await api.client.get(f"/v1/mailboxes/{mailbox['id']}", headers=api.alice)
+        assert fetched.json()["state"] == "pending"
+
+
+async def test_disable_refuses_a_bad_reason(api: Api) -> None:
+    mailbox = await create(api, api.alice)
+    path = f"/v1/mailboxes/{mailbox['id']}/disable"
+    for body, field in (
+        ({"reason": "x" * 501}, "reason"),
+        ({"reason": "line\r\nbreak"}, "reason"),
+        ({"why": "typo"}, "why"),
+    ):
+        response = await api.client.post(path, json=body, headers=api.alice)
+        assert response.status_code == 422, response.text
+        assert response.json()["error"]["field"] == field
+    fetched = await api.client.get(f"/v1/mailboxes/{mailbox['id']}", headers=api.alice)
+    assert fetched.json()["state"] == "pending"

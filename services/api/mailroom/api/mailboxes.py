@@ -3,22 +3,25 @@
 Every query filters by the caller's tenant, so another tenant's mailbox is a 404
 exactly like one that does not exist. Within a tenant a mailbox is visible to
 its owner and, when `shared`, to the tenant's other users; only the owner may
-change or remove it.
+change, pause or remove it.
 """
 
 from __future__ import annotations
 
+import logging
 import secrets
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Body, Path, Response
 from pydantic import SecretStr
 
 from mailroom.api.deps import Caller, CallerDep, PlatformDep, SecretsDep, SettingsDep
 from mailroom.api.errors import ApiError, ErrorResponse, not_found
 from mailroom.api.models import (
+    DisabledOut,
     MailboxCreate,
+    MailboxDisable,
     MailboxList,
     MailboxOut,
     MailboxPatch,
@@ -27,10 +30,19 @@ from mailroom.api.models import (
     merge_patch,
 )
 from mailroom.shared.collections import MAILBOXES
-from mailroom.shared.contracts import MailboxConnected, MailboxDeleted, MailboxUpdated
+from mailroom.shared.contracts import (
+    MailboxConnected,
+    MailboxDeleted,
+    MailboxState,
+    MailboxStateChanged,
+    MailboxUpdated,
+)
 from mailroom.shared.mailboxes import MailboxRecord, MailboxSecrets, SecretField
 from mailroom.shared.mailconn.ssrf import address_kind
+from mailroom.shared.runtime import Platform
 from mailroom.shared.store import Store
+
+log = logging.getLogger(__name__)
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorResponse, "description": "Missing or invalid API key or user."},
@@ -59,12 +71,30 @@ def visible_to(caller: Caller) -> dict[str, Any]:
     return {"tenant_id": caller.tenant_id, "$or": [{"owner": caller.user}, {"shared": True}]}
 
 
-async def find_visible(store: Store, caller: Caller, mailbox_id: str) -> MailboxRecord:
-    """The mailbox, if the caller may see it; a 404 otherwise (never a 403 that leaks it)."""
-    doc = await store.collection(MAILBOXES).find_one({"_id": mailbox_id, **visible_to(caller)})
+async def find_visible_doc(store: Store, caller: Caller, mailbox_id: str) -> dict[str, Any]:
+    """The stored document, if the caller may see it; a 404 otherwise (never a 403)."""
+    doc: dict[str, Any] | None = await store.collection(MAILBOXES).find_one(
+        {"_id": mailbox_id, **visible_to(caller)}
+    )
     if doc is None:
         raise not_found("Mailbox")
-    return MailboxRecord.model_validate(doc)
+    return doc
+
+
+async def find_visible(store: Store, caller: Caller, mailbox_id: str) -> MailboxRecord:
+    """The mailbox, if the caller may see it; a 404 otherwise (never a 403 that leaks it)."""
+    return MailboxRecord.model_validate(await find_visible_doc(store, caller, mailbox_id))
+
+
+def disabled_note(doc: dict[str, Any]) -> DisabledOut | None:
+    """Who paused the mailbox, stored beside the record by `disable_mailbox`."""
+    note = doc.get("disabled")
+    return DisabledOut.model_validate(note) if isinstance(note, dict) else None
+
+
+def mailbox_view(doc: dict[str, Any]) -> MailboxOut:
+    """The response for a stored document, with the pause note when there is one."""
+    return mailbox_out(MailboxRecord.model_validate(doc), disabled_note(doc))
 
 
 def require_owner(caller: Caller, mailbox: MailboxRecord) -> None:
@@ -188,7 +218,7 @@ async def list_mailboxes(caller: CallerDep, platform: PlatformDep) -> MailboxLis
     """The caller's own mailboxes and the tenant's shared ones, oldest first."""
     cursor = platform.store.collection(MAILBOXES).find(visible_to(caller)).sort("created_at", 1)
     docs = await cursor.to_list(1000)
-    return MailboxList(items=[mailbox_out(MailboxRecord.model_validate(d)) for d in docs])
+    return MailboxList(items=[mailbox_view(d) for d in docs])
 
 
 @router.get("/{mailbox_id}", response_model=MailboxOut, summary="Read one mailbox")
@@ -196,7 +226,7 @@ async def get_mailbox(
     mailbox_id: MailboxId, caller: CallerDep, platform: PlatformDep
 ) -> MailboxOut:
     """Settings (without secrets), state, last success and last error."""
-    return mailbox_out(await find_visible(platform.store, caller, mailbox_id))
+    return mailbox_view(await find_visible_doc(platform.store, caller, mailbox_id))
 
 
 @router.patch(
@@ -217,7 +247,8 @@ async def update_mailbox(
 
     A password is replaced when given, removed when `null`, kept when absent.
     """
-    record = await find_visible(platform.store, caller, mailbox_id)
+    doc = await find_visible_doc(platform.store, caller, mailbox_id)
+    record = MailboxRecord.model_validate(doc)
     require_owner(caller, record)
     patch = body.model_dump(exclude_unset=True)
     new_passwords: dict[str, SecretStr | None] = {}
@@ -244,7 +275,7 @@ async def update_mailbox(
     )
     changed += [f"{section}.password" for section in new_passwords]
     if not changed:
-        return mailbox_out(record)
+        return mailbox_view(doc)
     document["updated_at"] = now_ms()
     updated = await platform.store.collection(MAILBOXES).find_one_and_update(
         {"_id": mailbox_id, "tenant_id": caller.tenant_id},
@@ -256,7 +287,7 @@ async def update_mailbox(
     await platform.bus.publish(
         MailboxUpdated(tenant_id=caller.tenant_id, mailbox_id=mailbox_id, changed=sorted(changed))
     )
-    return mailbox_out(MailboxRecord.model_validate(updated))
+    return mailbox_view(updated)
 
 
 def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
@@ -296,3 +327,194 @@ async def delete_mailbox(
             MailboxDeleted(tenant_id=caller.tenant_id, mailbox_id=mailbox_id)
         )
     return Response(status_code=204)
+
+
+# How often a pause or resume re-reads the mailbox when its state moved under it (a
+# connection test or a service recording a failure at the same moment).
+_STATE_ATTEMPTS = 5
+
+_OWNER_ONLY: dict[int | str, dict[str, Any]] = {
+    403: {"model": ErrorResponse, "description": "Not the mailbox's owner."}
+}
+
+
+def state_conflict() -> ApiError:
+    return ApiError(
+        409, "conflict", "The mailbox's state kept changing while it was updated; try again."
+    )
+
+
+async def publish_state_change(
+    platform: Platform,
+    record: MailboxRecord,
+    new_state: MailboxState,
+    caller: Caller,
+    *,
+    error_code: str | None = None,
+    error_message: str | None = None,
+) -> None:
+    """`mailbox.state_changed`, as `record_failure`/`record_success` publish it."""
+    log.info(
+        "mailbox state changed",
+        extra={
+            "mailbox_id": record.id,
+            "old_state": record.state,
+            "new_state": new_state,
+            "by": caller.user,
+        },
+    )
+    await platform.bus.publish(
+        MailboxStateChanged(
+            tenant_id=record.tenant_id,
+            mailbox_id=record.id,
+            old_state=record.state,
+            new_state=new_state,
+            error_code=error_code,
+            error_message=error_message[:500] if error_message else None,
+        )
+    )
+
+
+@router.post(
+    "/{mailbox_id}/disable",
+    response_model=MailboxOut,
+    summary="Pause a mailbox",
+    responses={
+        **_OWNER_ONLY,
+        409: {"model": ErrorResponse, "description": "The state kept changing; try again."},
+    },
+)
+async def disable_mailbox(
+    mailbox_id: MailboxId,
+    caller: CallerDep,
+    platform: PlatformDep,
+    body: Annotated[MailboxDisable | None, Body()] = None,
+) -> MailboxOut:
+    """Make the mailbox `disabled` from any state; publish `mailbox.state_changed`.
+
+    Only the owner may pause a mailbox, as only the owner may change or remove
+    it: a shared mailbox's other users get a `403`. While disabled the sender
+    holds its messages, the watcher stops reading it and OAuth tokens are not
+    renewed. Who paused it, when and why is shown as `disabled`. Disabling a
+    disabled mailbox changes nothing (not even the reason) and publishes nothing.
+    """
+    reason = body.reason if body is not None else None
+    for _ in range(_STATE_ATTEMPTS):
+        doc = await find_visible_doc(platform.store, caller, mailbox_id)
+        record = MailboxRecord.model_validate(doc)
+        require_owner(caller, record)
+        if record.state == "disabled":
+            return mailbox_view(doc)
+        now = now_ms()
+        # The state it leaves is kept so that enabling can go back to it.
+        note = {"at": now, "by": caller.user, "reason": reason, "previous_state": record.state}
+        # Compare-and-set on the state read above, like `_apply`: if a test or a service
+        # moved it meanwhile, the note would name the wrong previous state, so read again.
+        updated = await platform.store.collection(MAILBOXES).find_one_and_update(
+            {"_id": record.id, "tenant_id": caller.tenant_id, "state": record.state},
+            {"$set": {"state": "disabled", "disabled": note, "updated_at": now}},
+            return_document=True,
+        )
+        if updated is None:
+            continue
+        await publish_state_change(platform, record, "disabled", caller)
+        return mailbox_view(updated)
+    raise state_conflict()
+
+
+def resume_update(record: MailboxRecord, note: DisabledOut | None, now: datetime) -> dict[str, Any]:
+    """The fields to set when a pause ends, above all the state to go back to.
+
+    Enabling proves nothing about the connection, so the mailbox goes back to
+    the state it was paused in (`pending`, the state of a new mailbox, when that
+    is unknown) rather than to `connected`. The one exception is a connection
+    test that passed while the mailbox was disabled: that is proof.
+    """
+    paused_at = note.at if note is not None else None
+    if (
+        paused_at is not None
+        and record.last_success_at is not None
+        and record.last_success_at > paused_at
+        and (record.last_error_at is None or record.last_success_at > record.last_error_at)
+    ):
+        # What `record_success` would have done had the mailbox not been disabled.
+        return {
+            "state": "connected",
+            "last_error_code": None,
+            "last_error": None,
+            "updated_at": now,
+        }
+
+    previous = note.previous_state if note is not None else None
+    state: MailboxState = previous if previous not in (None, "disabled") else "pending"
+    update: dict[str, Any] = {"state": state, "updated_at": now}
+    changed_while_paused = (
+        paused_at is not None and record.updated_at is not None and record.updated_at > paused_at
+    )
+    if state == "auth_failed" and not changed_while_paused:
+        # The sender keeps holding an `auth_failed` mailbox's messages until the mailbox
+        # is changed after the failure (`updated_at > last_error_at`). Pausing and
+        # resuming fixes no credentials, so the failure is carried forward to now;
+        # a change made while paused (a new password, an OAuth reconnect) still counts.
+        update["last_error_at"] = now
+    return update
+
+
+@router.post(
+    "/{mailbox_id}/enable",
+    response_model=MailboxOut,
+    summary="Resume a paused mailbox",
+    responses={
+        **_OWNER_ONLY,
+        409: {"model": ErrorResponse, "description": "The mailbox is not disabled."},
+    },
+)
+async def enable_mailbox(
+    mailbox_id: MailboxId, caller: CallerDep, platform: PlatformDep
+) -> MailboxOut:
+    """End a pause; publish `mailbox.state_changed` so the services use the mailbox again.
+
+    Only the owner may enable it (a shared mailbox's other users get a `403`),
+    and only a `disabled` mailbox (`409` otherwise). The mailbox returns to the
+    state it was paused in, e.g. still `auth_failed` if its login was refused;
+    it becomes `connected` only if a connection test passed while it was
+    disabled. Run `POST /v1/mailboxes/{id}/test` to check it now.
+    """
+    for _ in range(_STATE_ATTEMPTS):
+        doc = await find_visible_doc(platform.store, caller, mailbox_id)
+        record = MailboxRecord.model_validate(doc)
+        require_owner(caller, record)
+        if record.state != "disabled":
+            raise ApiError(
+                409,
+                "mailbox_not_disabled",
+                f"The mailbox is not disabled (its state is {record.state}); "
+                "only a disabled mailbox can be enabled.",
+            )
+        update = resume_update(record, disabled_note(doc), now_ms())
+        # Compare-and-set on the state and on `updated_at`: the new state was chosen
+        # from this version of the mailbox (was it changed while paused?).
+        updated = await platform.store.collection(MAILBOXES).find_one_and_update(
+            {
+                "_id": record.id,
+                "tenant_id": caller.tenant_id,
+                "state": "disabled",
+                "updated_at": doc.get("updated_at"),
+            },
+            {"$set": update, "$unset": {"disabled": ""}},
+            return_document=True,
+        )
+        if updated is None:
+            continue
+        new_state: MailboxState = update["state"]
+        failing = new_state in ("degraded", "auth_failed", "needs_attention")
+        await publish_state_change(
+            platform,
+            record,
+            new_state,
+            caller,
+            error_code=record.last_error_code if failing else None,
+            error_message=record.last_error if failing else None,
+        )
+        return mailbox_view(updated)
+    raise state_conflict()

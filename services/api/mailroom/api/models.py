@@ -43,6 +43,8 @@ ContactField = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-
 Port = Annotated[int, Field(ge=1, le=65535)]
 Username = Annotated[str, Field(min_length=1, max_length=320, pattern=r"^[^\x00-\x1f\x7f]*$")]
 Password = Annotated[SecretStr, Field(min_length=1, max_length=1000)]
+# A free-text note shown to the tenant's users and written to logs: one line, bounded.
+Reason = Annotated[str, Field(min_length=1, max_length=500, pattern=r"^[^\x00-\x1f\x7f]*$")]
 
 
 def check_host(value: str) -> str:
@@ -225,6 +227,14 @@ class MailboxPatch(_Strict):
     save_sent_copy: bool | None = None
 
 
+class MailboxDisable(_Strict):
+    """Why the mailbox is paused; the whole body is optional."""
+
+    reason: Reason | None = Field(
+        None, description="Shown with the mailbox while it is disabled.", examples=["Migrating"]
+    )
+
+
 # --------------------------------------------------------------------------- responses
 
 
@@ -272,6 +282,18 @@ class OAuthOut(BaseModel):
     has_refresh_token: bool
 
 
+class DisabledOut(BaseModel):
+    """Who paused the mailbox, when and why."""
+
+    at: datetime
+    by: str = Field(description="The user who disabled the mailbox.")
+    reason: str | None
+    previous_state: MailboxState | None = Field(
+        description="The state before the pause, which enabling restores (or `connected` "
+        "when a connection test passed while the mailbox was disabled)."
+    )
+
+
 class MailboxOut(BaseModel):
     """A mailbox as the API shows it: settings, state, and never a secret."""
 
@@ -299,6 +321,9 @@ class MailboxOut(BaseModel):
     created_at: datetime | None
     updated_at: datetime | None
     warnings: list[str] = Field(description="Unsafe settings the user should know about.")
+    disabled: DisabledOut | None = Field(
+        None, description="Set while the state is `disabled` by `POST .../disable`."
+    )
 
 
 class MailboxList(BaseModel):
@@ -326,8 +351,12 @@ def warnings_for(record: MailboxRecord) -> list[str]:
     return warnings
 
 
-def mailbox_out(record: MailboxRecord) -> MailboxOut:
-    """The response for a stored mailbox (ciphertexts become `has_password`)."""
+def mailbox_out(record: MailboxRecord, disabled: DisabledOut | None = None) -> MailboxOut:
+    """The response for a stored mailbox (ciphertexts become `has_password`).
+
+    `MailboxRecord` is shared by every service and does not carry the pause note,
+    so a caller holding the raw document passes it in as `disabled`.
+    """
     smtp = record.smtp
     incoming = record.incoming
     oauth = record.oauth
@@ -383,6 +412,7 @@ def mailbox_out(record: MailboxRecord) -> MailboxOut:
         created_at=record.created_at,
         updated_at=record.updated_at,
         warnings=warnings_for(record),
+        disabled=disabled if record.state == "disabled" else None,
     )
 
 
