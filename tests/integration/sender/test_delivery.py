@@ -38,6 +38,20 @@ async def publisher(settings: SenderSettings) -> Bus:
     return bus
 
 
+async def publish_and_wait(
+    settings: SenderSettings, request: SendEmail, result: str
+) -> tuple[dict[str, Any], EventTap]:
+    """Publish one send request; its first `result` event, and the tap with all it saw."""
+    async with EventTap(
+        settings.amqp_url.get_secret_value(), settings.bus_namespace, RESULTS
+    ) as tap:
+        bus = await publisher(settings)
+        await bus.publish(request)
+        event = (await tap.wait_for(result, timeout=30))[0]
+        await bus.close()
+    return event, tap
+
+
 def send_request(mailbox_id: str, to: str, **extra: Any) -> SendEmail:
     fields: dict[str, Any] = {
         "idempotency_key": uuid.uuid4().hex,
@@ -62,13 +76,7 @@ async def test_message_arrives_with_headers_and_both_bodies(
 ) -> None:
     mailbox_id = await mailboxes.create()
     request = send_request(mailbox_id, recipient, list_unsubscribe="<https://u.example/1>")
-    async with EventTap(
-        running_sender.amqp_url.get_secret_value(), running_sender.bus_namespace, RESULTS
-    ) as tap:
-        bus = await publisher(running_sender)
-        await bus.publish(request)
-        sent = (await tap.wait_for("email.sent", timeout=30))[0]
-        await bus.close()
+    sent, _tap = await publish_and_wait(running_sender, request, "email.sent")
 
     assert sent["message_id"] == request.message_id
     assert sent["metadata"] == {"campaign": "c-42"}
@@ -111,13 +119,7 @@ async def test_a_copy_is_filed_in_the_sent_folder_when_the_mailbox_asks(
 ) -> None:
     mailbox_id = await mailboxes.create(save_sent_copy=True)
     request = send_request(mailbox_id, recipient)
-    async with EventTap(
-        running_sender.amqp_url.get_secret_value(), running_sender.bus_namespace, RESULTS
-    ) as tap:
-        bus = await publisher(running_sender)
-        await bus.publish(request)
-        sent = (await tap.wait_for("email.sent", timeout=30))[0]
-        await bus.close()
+    sent, _tap = await publish_and_wait(running_sender, request, "email.sent")
 
     # The server's APPENDUID (UIDPLUS) names the copy: it is this very message, read.
     uid = sent["sent_folder_uid"]
@@ -136,13 +138,9 @@ async def test_no_copy_is_filed_unless_the_mailbox_asks(
     running_sender: SenderSettings, mailboxes: MailboxFactory, recipient: str
 ) -> None:
     mailbox_id = await mailboxes.create()
-    async with EventTap(
-        running_sender.amqp_url.get_secret_value(), running_sender.bus_namespace, RESULTS
-    ) as tap:
-        bus = await publisher(running_sender)
-        await bus.publish(send_request(mailbox_id, recipient))
-        sent = (await tap.wait_for("email.sent", timeout=30))[0]
-        await bus.close()
+    sent, _tap = await publish_and_wait(
+        running_sender, send_request(mailbox_id, recipient), "email.sent"
+    )
 
     assert sent["sent_folder_uid"] is None
 
@@ -221,13 +219,7 @@ async def test_suppressed_recipient_is_not_sent_to(
     mailbox_id = await mailboxes.create()
     await store.collection(SUPPRESSIONS).insert_one({"tenant_id": "t1", "email": recipient})
     request = send_request(mailbox_id, recipient)
-    async with EventTap(
-        running_sender.amqp_url.get_secret_value(), running_sender.bus_namespace, RESULTS
-    ) as tap:
-        bus = await publisher(running_sender)
-        await bus.publish(request)
-        failed = (await tap.wait_for("email.failed", timeout=30))[0]
-        await bus.close()
+    failed, tap = await publish_and_wait(running_sender, request, "email.failed")
     assert failed["reason"] == "suppressed"
     assert failed["recipients"] == [recipient]
     assert tap.named("email.sent") == []

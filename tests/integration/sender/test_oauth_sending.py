@@ -34,7 +34,13 @@ from mailroom.shared.mailboxes import MailboxSecrets
 from mailroom.shared.sends import load_send
 from mailroom.shared.store import Store
 from tests.integration.sender.conftest import MailboxFactory, inbox
-from tests.integration.sender.test_delivery import RCPT_PASSWORD, RESULTS, publisher, send_request
+from tests.integration.sender.test_delivery import (
+    RCPT_PASSWORD,
+    RESULTS,
+    publish_and_wait,
+    publisher,
+    send_request,
+)
 from tests.integration.support.events import EventTap
 from tests.integration.support.polling import eventually
 
@@ -133,13 +139,7 @@ async def test_a_message_from_an_oauth_mailbox_arrives_and_is_reported_sent(
     grant = oauth_server.issue(SENDER_ADDRESS)
     mailbox_id = await create_oauth_mailbox(mailboxes, mail_sandbox, secrets, grant)
     request = send_request(mailbox_id, recipient)
-    async with EventTap(
-        running_sender.amqp_url.get_secret_value(), running_sender.bus_namespace, RESULTS
-    ) as tap:
-        bus = await publisher(running_sender)
-        await bus.publish(request)
-        sent = (await tap.wait_for("email.sent", timeout=30))[0]
-        await bus.close()
+    sent, tap = await publish_and_wait(running_sender, request, "email.sent")
 
     assert sent["message_id"] == request.message_id
     assert sent["accepted"] == [recipient]
