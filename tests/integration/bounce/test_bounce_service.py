@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import imaplib
 import smtplib
 import ssl
@@ -121,6 +122,18 @@ async def wait_count(store: Store, collection: str, query: dict[str, Any], count
     raise AssertionError(f"expected {count} {collection} documents matching {query}")
 
 
+@contextlib.asynccontextmanager
+async def bounce_service(
+    settings: BounceSettings, routing_keys: list[str]
+) -> AsyncIterator[EventTap]:
+    """The bounce service running, and a tap on the events it publishes."""
+    async with (
+        running_service(serve, settings),
+        EventTap(settings.amqp_url.get_secret_value(), settings.bus_namespace, routing_keys) as tap,
+    ):
+        yield tap
+
+
 async def test_a_real_postfix_dsn_marks_the_contact_hard_bounced_and_suppresses_it(
     mail_sandbox: MailSandbox, settings: BounceSettings, store: Store, bus: Bus
 ) -> None:
@@ -131,14 +144,7 @@ async def test_a_real_postfix_dsn_marks_the_contact_hard_bounced_and_suppresses_
         {"_id": sent_id, "tenant_id": "t1", "mailbox_id": "mb1", "smtp_message_id": header}
     )
     location = MailLocation(protocol="imap", folder="INBOX", uidvalidity=1, uid=7)
-    async with (
-        running_service(serve, settings),
-        EventTap(
-            settings.amqp_url.get_secret_value(),
-            settings.bus_namespace,
-            ["contact.bounced", "email.bounce.processed"],
-        ) as tap,
-    ):
+    async with bounce_service(settings, ["contact.bounced", "email.bounce.processed"]) as tap:
         await bus.publish(
             BounceReceived(
                 tenant_id="t1",
@@ -178,12 +184,7 @@ async def test_soft_bounces_count_and_suppress_only_past_the_threshold(
     settings: BounceSettings, store: Store, bus: Bus
 ) -> None:
     full = "bob@example.org"
-    async with (
-        running_service(serve, settings),
-        EventTap(
-            settings.amqp_url.get_secret_value(), settings.bus_namespace, ["contact.bounced"]
-        ) as tap,
-    ):
+    async with bounce_service(settings, ["contact.bounced"]) as tap:
         for n in range(1, 4):
             await bus.publish(smtp_rejection("t1", full, 452, "4.2.2", "Mailbox full, try later"))
             events = await tap.wait_for("contact.bounced", n)
@@ -203,14 +204,7 @@ async def test_an_out_of_office_reply_is_not_a_bounce(
         b"Message-ID: <ooo-1@example.org>\r\nContent-Type: text/plain\r\n\r\n"
         b"I am away until Monday with limited access to email.\r\n"
     )
-    async with (
-        running_service(serve, settings),
-        EventTap(
-            settings.amqp_url.get_secret_value(),
-            settings.bus_namespace,
-            ["contact.bounced", "email.bounce.processed"],
-        ) as tap,
-    ):
+    async with bounce_service(settings, ["contact.bounced", "email.bounce.processed"]) as tap:
         await bus.publish(
             BounceReceived(
                 tenant_id="t1",
@@ -240,12 +234,7 @@ async def test_a_redelivered_bounce_event_is_recorded_once(
     settings: BounceSettings, store: Store, bus: Bus
 ) -> None:
     event = smtp_rejection("t1", "dup@example.org", 452, "4.2.2", "Mailbox full")
-    async with (
-        running_service(serve, settings),
-        EventTap(
-            settings.amqp_url.get_secret_value(), settings.bus_namespace, ["contact.bounced"]
-        ) as tap,
-    ):
+    async with bounce_service(settings, ["contact.bounced"]) as tap:
         await bus.publish(event)
         await bus.publish(event)  # the same event id, as a redelivery would carry
         # Both deliveries are answered (consumers downstream are idempotent too).
@@ -282,14 +271,7 @@ async def test_a_spam_complaint_suppresses_the_address_and_is_not_counted_as_a_b
             "smtp_message_id": "<msg_offer@mailroom.test>",
         }
     )
-    async with (
-        running_service(serve, settings),
-        EventTap(
-            settings.amqp_url.get_secret_value(),
-            settings.bus_namespace,
-            ["contact.*", "email.bounce.processed"],
-        ) as tap,
-    ):
+    async with bounce_service(settings, ["contact.*", "email.bounce.processed"]) as tap:
         await bus.publish(
             BounceReceived(
                 tenant_id="t1",
