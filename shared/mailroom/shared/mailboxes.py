@@ -210,10 +210,28 @@ async def _apply(
     )
     if new_state == mailbox.state or result.modified_count == 0:
         return
-    log.info(
-        "mailbox state changed",
-        extra={"mailbox_id": mailbox.id, "old_state": mailbox.state, "new_state": new_state},
-    )
+    await announce_state_change(bus, mailbox, new_state, code, message)
+
+
+async def announce_state_change(
+    bus: Bus,
+    mailbox: MailboxRecord,
+    new_state: MailboxState,
+    code: str | None = None,
+    message: str | None = None,
+    *,
+    by: str | None = None,
+) -> None:
+    """Log and publish `mailbox.state_changed` for a change already stored (`mailbox` is
+    the record as it was before; `by`: the user who made the change, if one did)."""
+    extra: dict[str, Any] = {
+        "mailbox_id": mailbox.id,
+        "old_state": mailbox.state,
+        "new_state": new_state,
+    }
+    if by is not None:
+        extra["by"] = by
+    log.info("mailbox state changed", extra=extra)
     await bus.publish(
         MailboxStateChanged(
             tenant_id=mailbox.tenant_id,

@@ -8,7 +8,6 @@ change, pause or remove it.
 
 from __future__ import annotations
 
-import logging
 import secrets
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -34,15 +33,16 @@ from mailroom.shared.contracts import (
     MailboxConnected,
     MailboxDeleted,
     MailboxState,
-    MailboxStateChanged,
     MailboxUpdated,
 )
-from mailroom.shared.mailboxes import MailboxRecord, MailboxSecrets, SecretField
+from mailroom.shared.mailboxes import (
+    MailboxRecord,
+    MailboxSecrets,
+    SecretField,
+    announce_state_change,
+)
 from mailroom.shared.mailconn.ssrf import address_kind
-from mailroom.shared.runtime import Platform
 from mailroom.shared.store import Store
-
-log = logging.getLogger(__name__)
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorResponse, "description": "Missing or invalid API key or user."},
@@ -344,37 +344,6 @@ def state_conflict() -> ApiError:
     )
 
 
-async def publish_state_change(
-    platform: Platform,
-    record: MailboxRecord,
-    new_state: MailboxState,
-    caller: Caller,
-    *,
-    error_code: str | None = None,
-    error_message: str | None = None,
-) -> None:
-    """`mailbox.state_changed`, as `record_failure`/`record_success` publish it."""
-    log.info(
-        "mailbox state changed",
-        extra={
-            "mailbox_id": record.id,
-            "old_state": record.state,
-            "new_state": new_state,
-            "by": caller.user,
-        },
-    )
-    await platform.bus.publish(
-        MailboxStateChanged(
-            tenant_id=record.tenant_id,
-            mailbox_id=record.id,
-            old_state=record.state,
-            new_state=new_state,
-            error_code=error_code,
-            error_message=error_message[:500] if error_message else None,
-        )
-    )
-
-
 @router.post(
     "/{mailbox_id}/disable",
     response_model=MailboxOut,
@@ -417,7 +386,7 @@ async def disable_mailbox(
         )
         if updated is None:
             continue
-        await publish_state_change(platform, record, "disabled", caller)
+        await announce_state_change(platform.bus, record, "disabled", by=caller.user)
         return mailbox_view(updated)
     raise state_conflict()
 
@@ -508,13 +477,13 @@ async def enable_mailbox(
             continue
         new_state: MailboxState = update["state"]
         failing = new_state in ("degraded", "auth_failed", "needs_attention")
-        await publish_state_change(
-            platform,
+        await announce_state_change(
+            platform.bus,
             record,
             new_state,
-            caller,
-            error_code=record.last_error_code if failing else None,
-            error_message=record.last_error if failing else None,
+            record.last_error_code if failing else None,
+            record.last_error if failing else None,
+            by=caller.user,
         )
         return mailbox_view(updated)
     raise state_conflict()
