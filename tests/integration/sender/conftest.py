@@ -218,3 +218,11 @@ async def inbox(sandbox: MailSandbox, address: str, password: str) -> list[Email
     with contextlib.suppress(imaplib.IMAP4.error):
         return await asyncio.to_thread(fetch_inbox, sandbox, address, password)
     return []
+
+
+async def inbox_holding(
+    sandbox: MailSandbox, address: str, password: str, count: int
+) -> list[EmailMessage] | None:
+    """The INBOX once it holds at least `count` messages, else None (for `eventually`)."""
+    messages = await inbox(sandbox, address, password)
+    return messages if len(messages) >= count else None

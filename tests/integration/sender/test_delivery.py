@@ -17,7 +17,7 @@ from mailroom.shared.contracts import Address, SendEmail
 from mailroom.shared.metrics import BusMetrics, new_registry
 from mailroom.shared.sends import load_send
 from mailroom.shared.store import Store
-from tests.integration.sender.conftest import MailboxFactory, fetch_by_uid, inbox
+from tests.integration.sender.conftest import MailboxFactory, fetch_by_uid, inbox, inbox_holding
 from tests.integration.support.events import EventTap
 from tests.integration.support.polling import eventually
 
@@ -273,11 +273,6 @@ async def test_wrong_password_holds_until_the_mailbox_is_fixed(
     mailbox = await store.collection(MAILBOXES).find_one({"_id": mailbox_id})
     assert mailbox is not None and mailbox["state"] == "connected"
     messages = await eventually(
-        lambda: _at_least(inbox(mail_sandbox, recipient, RCPT_PASSWORD), len(requests))
+        lambda: inbox_holding(mail_sandbox, recipient, RCPT_PASSWORD, len(requests))
     )
     assert len(messages) == len(requests)
-
-
-async def _at_least(messages_coro: Any, count: int) -> Any:
-    messages = await messages_coro
-    return messages if len(messages) >= count else None

@@ -33,7 +33,7 @@ from mailroom.shared.collections import MAILBOXES, SENDS
 from mailroom.shared.mailboxes import MailboxSecrets
 from mailroom.shared.sends import load_send
 from mailroom.shared.store import Store
-from tests.integration.sender.conftest import MailboxFactory, inbox
+from tests.integration.sender.conftest import MailboxFactory, inbox, inbox_holding
 from tests.integration.sender.test_delivery import (
     RCPT_PASSWORD,
     RESULTS,
@@ -215,7 +215,7 @@ async def test_a_rejected_token_holds_messages_until_the_mailbox_is_reconnected(
     mailbox = await store.collection(MAILBOXES).find_one({"_id": mailbox_id})
     assert mailbox is not None and mailbox["state"] == "connected"
     messages = await eventually(
-        lambda: _at_least(inbox(mail_sandbox, recipient, RCPT_PASSWORD), len(requests)),
+        lambda: inbox_holding(mail_sandbox, recipient, RCPT_PASSWORD, len(requests)),
         what="every held message in the inbox",
     )
     assert sorted(m["Message-ID"] for m in messages) == sorted(
@@ -270,12 +270,7 @@ async def test_sending_goes_on_with_a_renewed_token_after_the_old_one_is_revoked
     mailbox = await store.collection(MAILBOXES).find_one({"_id": mailbox_id})
     assert mailbox is not None and mailbox["state"] == "connected"
     messages = await eventually(
-        lambda: _at_least(inbox(mail_sandbox, recipient, RCPT_PASSWORD), 2),
+        lambda: inbox_holding(mail_sandbox, recipient, RCPT_PASSWORD, 2),
         what="both messages in the inbox",
     )
     assert len(messages) == 2
-
-
-async def _at_least(messages_coro: Any, count: int) -> Any:
-    messages = await messages_coro
-    return messages if len(messages) >= count else None

@@ -24,7 +24,7 @@ from mailroom.sender.settings import SenderSettings
 from mailroom.shared.collections import SEND_BUDGETS
 from mailroom.shared.sends import budget_window_id, load_send, window_bounds
 from mailroom.shared.store import Store
-from tests.integration.sender.conftest import MailboxFactory, inbox, wait_ready
+from tests.integration.sender.conftest import MailboxFactory, inbox_holding, wait_ready
 from tests.integration.sender.test_delivery import RESULTS, publisher, send_request
 from tests.integration.support.events import EventTap
 from tests.integration.support.polling import eventually
@@ -203,7 +203,7 @@ async def test_two_replicas_send_exactly_the_minute_budget_and_defer_the_rest(
 
             first_window_sent = {e["message_id"] for e in tap.named("email.sent")}
             first_window_inbox = await eventually(
-                lambda: _at_least(inbox(mail_sandbox, recipient, RCPT_PASSWORD), PER_MINUTE),
+                lambda: inbox_holding(mail_sandbox, recipient, RCPT_PASSWORD, PER_MINUTE),
                 what="the first window's messages in the inbox",
             )
             first_window_used = await budget_used(store, mailbox_id, first_window)
@@ -250,14 +250,9 @@ async def test_two_replicas_send_exactly_the_minute_budget_and_defer_the_rest(
     assert set(by_status) == {"sent", "deferred"}
     assert all(deferred_steps(record) == 2 for record in by_status["deferred"])  # one per window
     second_window_inbox = await eventually(
-        lambda: _at_least(inbox(mail_sandbox, recipient, RCPT_PASSWORD), 2 * PER_MINUTE),
+        lambda: inbox_holding(mail_sandbox, recipient, RCPT_PASSWORD, 2 * PER_MINUTE),
         what="both windows' messages in the inbox",
     )
     assert len(second_window_inbox) == 2 * PER_MINUTE
     subjects = {m["Subject"] for m in second_window_inbox}
     assert subjects == {r.subject for r in requests if r.message_id in sent_ids}
-
-
-async def _at_least(messages_coro: Any, count: int) -> Any:
-    messages = await messages_coro
-    return messages if len(messages) >= count else None
