@@ -282,27 +282,57 @@ class LazyPattern:
         return self.compiled.sub(replacement, text, count)
 
 
+class Phrase:
+    """A wording found in a text as `re.search(pattern, text)` would find it, the cheapest
+    way its syntax allows: as plain strings (`literal_forms`), as consecutive choices of
+    plain strings (`literal_segments`), or compiled. Decided on first use."""
+
+    __slots__ = ("_found_in", "pattern")
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+        self._found_in: Callable[[str], bool] | None = None
+
+    def found_in(self, text: str) -> bool:
+        """Whether the wording occurs in `text`."""
+        found_in = self._found_in
+        if found_in is None:
+            found_in = self._found_in = _finder(self.pattern)
+        return found_in(text)
+
+
+def _finder(pattern: str) -> Callable[[str], bool]:
+    forms = literal_forms(pattern)
+    if forms is not None:
+        return lambda text: any(form in text for form in forms)
+    segments = literal_segments(pattern)
+    if segments is not None:
+        return lambda text: found_in_sequence(text, segments)
+    compiled = re.compile(pattern)
+    return lambda text: compiled.search(text) is not None
+
+
 class AnyWording:
     """Whether a text holds any of several wordings, as one alternation `a|b|c` would find.
 
-    Wordings with a few plain forms (`literal_forms`) are looked up as substrings;
-    the others are compiled one by one, only when no plain form was found.
+    Wordings with a few plain forms (`literal_forms`) are looked up as substrings
+    first; the others are `Phrase`s, tried only when no plain form was found.
     """
 
-    __slots__ = ("_patterns", "plain", "wordings")
+    __slots__ = ("_phrases", "plain", "wordings")
 
     def __init__(self, *wordings: str) -> None:
         self.wordings = wordings
         plain: list[str] = []
-        patterns: list[LazyPattern] = []
+        phrases: list[Phrase] = []
         for word in wordings:
             forms = literal_forms(word)
             if forms is None:
-                patterns.append(LazyPattern(word))
+                phrases.append(Phrase(word))
             else:
                 plain.extend(forms)
         self.plain = tuple(plain)
-        self._patterns = patterns
+        self._phrases = phrases
 
     @property
     def pattern(self) -> str:
@@ -314,4 +344,4 @@ class AnyWording:
         for word in self.plain:
             if word in text:
                 return True
-        return any(pattern.search(text) is not None for pattern in self._patterns)
+        return any(phrase.found_in(text) for phrase in self._phrases)

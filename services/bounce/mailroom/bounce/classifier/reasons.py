@@ -9,16 +9,8 @@ code (5.7.1, 5.0.0) with a precise sentence.
 
 from __future__ import annotations
 
-import re
-
 from mailroom.bounce.classifier.model import Kind
-from mailroom.bounce.classifier.patterns import (
-    AnyWording,
-    LazyPattern,
-    found_in_sequence,
-    literal_forms,
-    literal_segments,
-)
+from mailroom.bounce.classifier.patterns import AnyWording, LazyPattern, Phrase
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -683,38 +675,17 @@ _TEXT_RULES: Final[list[tuple[str, tuple[str, ...], tuple[str, ...]]]] = [
 class Wording:
     """One alternative wording of a rule, searched only when the text holds one of its keywords.
 
-    A wording that is a small finite language is looked up as the plain strings it
-    matches (`literal_forms`), and a larger finite one as a sequence of such
-    choices (`literal_segments`); neither is compiled. Expanding, splitting and
-    compiling all wait until a text holds one of the wording's keywords.
+    The search itself is a `Phrase`: plain strings or choices of them for the
+    finite wordings most rules are made of, compiled only for the others, and
+    nothing prepared before a text holds one of the wording's keywords.
     """
 
-    __slots__ = ("_compiled", "_forms", "_segments", "keywords", "pattern")
+    __slots__ = ("_phrase", "keywords", "pattern")
 
     def __init__(self, pattern: str, keywords: tuple[str, ...]) -> None:
         self.pattern = pattern
         self.keywords = keywords
-        self._forms: tuple[str, ...] | bool | None = False  # False: not expanded yet
-        self._segments: tuple[tuple[str, ...], ...] | bool | None = False  # False: not split yet
-        self._compiled: re.Pattern[str] | None = None
-
-    @property
-    def forms(self) -> tuple[str, ...] | None:
-        """The plain strings the wording matches, or None when it is too large or not finite."""
-        forms = self._forms
-        if forms is False:
-            forms = self._forms = literal_forms(self.pattern)
-        assert forms is not True
-        return forms
-
-    @property
-    def segments(self) -> tuple[tuple[str, ...], ...] | None:
-        """The wording as consecutive choices of plain strings, or None when it is not finite."""
-        segments = self._segments
-        if segments is False:
-            segments = self._segments = literal_segments(self.pattern)
-        assert segments is not True
-        return segments
+        self._phrase = Phrase(pattern)
 
     def matches(self, text: str) -> bool:
         """Whether the wording occurs in the normalised `text`."""
@@ -723,16 +694,7 @@ class Wording:
                 break
         else:
             return False
-        forms = self.forms
-        if forms is not None:
-            return any(form in text for form in forms)
-        segments = self.segments
-        if segments is not None:
-            return found_in_sequence(text, segments)
-        compiled = self._compiled
-        if compiled is None:
-            compiled = self._compiled = re.compile(self.pattern)
-        return compiled.search(text) is not None
+        return self._phrase.found_in(text)
 
 
 class TextRule:
