@@ -60,7 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # would cost as much as classifying the batch.
         from mailroom.cli.bounce import classify_without_parser
 
-        quick_status = classify_without_parser(arguments[2:])
+        quick_status = classify_without_parser(arguments[2:], whole_process=argv is None)
         if quick_status is not None:
             return quick_status
     modules = (

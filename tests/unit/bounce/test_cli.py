@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mailroom.cli import bounce, services
 from mailroom.cli.main import main
@@ -149,3 +151,51 @@ def test_main_still_reports_usage_errors_through_the_parser(
 
     assert exit_info.value.code == 2
     assert "unrecognized arguments" in capsys.readouterr().err
+
+
+@given(
+    st.dictionaries(
+        st.text(max_size=8),
+        st.one_of(st.none(), st.booleans(), st.text()),
+        max_size=6,
+    )
+)
+def test_json_lines_are_what_json_writes(fields: dict[str, str | bool | None]) -> None:
+    assert bounce.json_line(fields) == json.dumps(fields, ensure_ascii=False)
+
+
+def test_other_values_still_go_through_json() -> None:
+    fields = {"file": "a.eml", "smtp_code": 550, "score": 0.5}
+
+    assert bounce.json_line(fields) == json.dumps(fields, ensure_ascii=False)
+
+
+def test_run_as_a_program_it_writes_every_line_before_it_exits(tmp_path: Path) -> None:
+    missing = str(tmp_path / "missing.eml")
+    paths = _sample_files(tmp_path)
+
+    done = subprocess.run(
+        [sys.executable, "-m", "mailroom.cli", "bounce", "classify", missing, *paths],
+        capture_output=True,
+        text=True,
+    )
+
+    assert done.returncode == 1  # the missing file
+    assert missing in done.stderr
+    printed = [json.loads(line)["file"] for line in done.stdout.splitlines()]
+    assert list(dict.fromkeys(printed)) == paths
+
+
+def test_a_reader_that_goes_away_gets_no_traceback(tmp_path: Path) -> None:
+    # far more output than a pipe holds, so the writer must meet the closed end
+    paths = _sample_files(tmp_path) * 500
+    command = [sys.executable, "-m", "mailroom.cli", "bounce", "classify", *paths]
+
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+        assert process.stdout is not None and process.stderr is not None
+        process.stdout.readline()
+        process.stdout.close()  # as `| head -1` does
+        errors = process.stderr.read()
+
+    assert process.returncode == 1
+    assert errors == b""

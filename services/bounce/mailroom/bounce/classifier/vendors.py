@@ -11,7 +11,6 @@ wording from the same kind of server still parses.
 from __future__ import annotations
 
 import functools
-import json
 import re
 
 from mailroom.bounce.classifier.patterns import AnyWording, LazyPattern, lowered
@@ -162,6 +161,8 @@ def ses_notification(body: str) -> list[tuple[str, str | None, int | None, str]]
     Returns (address, status, reply code, diagnostic) per bounced recipient, an empty
     list for delivery/complaint notifications, None when the body is not one.
     """
+    import json  # only SES notifications need it: most batches never import it
+
     try:
         document = json.loads(body.strip(), strict=False)
         if isinstance(document, dict) and isinstance(document.get("Message"), str):
