@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from email.message import EmailMessage
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import aiosmtplib
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
@@ -108,6 +108,15 @@ class DiagnosisReport(BaseModel):
     ok: bool
     code: FailureCode | None
     stages: list[StageResult]
+
+
+class _Opened(NamedTuple):
+    """A TCP connection handed to a protocol's stages, with what every protocol needs first."""
+
+    sock: socket.socket
+    context: ssl.SSLContext | None  # for TLS, when the settings ask for it
+    address: tuple[Any, ...]  # the peer, for the probes that find a working security setting
+    started: float  # when the TLS or greeting stage began
 
 
 class _Stop(Exception):
@@ -216,12 +225,15 @@ async def diagnose(
     try:
         addresses = await _resolve(run, allow_private)
         sock = await _connect_tcp(run, addresses)
+        with _closing_on_error(sock):
+            context = _context(run)
+        opened = _Opened(sock, context, _peer(sock), time.monotonic())
         if settings.protocol == "imap":
-            await _diagnose_imap(run, sock)
+            await _diagnose_imap(run, opened)
         elif settings.protocol == "pop3":
-            await _diagnose_pop3(run, sock)
+            await _diagnose_pop3(run, opened)
         else:
-            await _diagnose_smtp(run, sock)
+            await _diagnose_smtp(run, opened)
     except _Stop:
         pass
     return run.report()
@@ -561,12 +573,9 @@ def _peer(sock: socket.socket) -> tuple[Any, ...]:
 # --- imap -----------------------------------------------------------------------------
 
 
-async def _diagnose_imap(run: _Run, sock: socket.socket) -> None:
+async def _diagnose_imap(run: _Run, opened: _Opened) -> None:
     settings = run.settings
-    with _closing_on_error(sock):
-        context = _context(run)
-    address = _peer(sock)
-    started = time.monotonic()
+    sock, context, address, started = opened
     client = ImapClient(
         settings.host,
         settings.port,
@@ -668,12 +677,9 @@ def _capabilities_in(text: str) -> set[str]:
 # --- pop3 -----------------------------------------------------------------------------
 
 
-async def _diagnose_pop3(run: _Run, sock: socket.socket) -> None:
+async def _diagnose_pop3(run: _Run, opened: _Opened) -> None:
     settings = run.settings
-    with _closing_on_error(sock):
-        context = _context(run)
-    address = _peer(sock)
-    started = time.monotonic()
+    sock, context, address, started = opened
     phase = "tls" if settings.security == "ssl" else "greeting"
     client: Pop3Client | None = None
     try:
@@ -782,12 +788,9 @@ async def _pop3_after_tls(run: _Run, client: Pop3Client, started: float) -> None
 # --- smtp -----------------------------------------------------------------------------
 
 
-async def _diagnose_smtp(run: _Run, sock: socket.socket) -> None:
+async def _diagnose_smtp(run: _Run, opened: _Opened) -> None:
     settings = run.settings
-    with _closing_on_error(sock):
-        context = _context(run)
-    address = _peer(sock)
-    started = time.monotonic()
+    sock, context, address, started = opened
     client = smtp_client(
         settings.host,
         settings.port,
