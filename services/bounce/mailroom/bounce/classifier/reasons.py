@@ -95,10 +95,12 @@ _TEXT_RULES: Final[list[tuple[str, tuple[str, ...], tuple[str, ...]]]] = [
         "notcompliantrfc",
         ("rfc", "compliant", "multiple", "duplicate", "missing", "malformed", "invalid"),
         (
-            r"rfc ?(?:5322|2822|822|5321|2821)(?! ?;)",
+            # not "rfc 5321; ..." (a diagnostic type), "not a valid rfc 5321 address" nor a
+            # citation in brackets ("the from: header (rfc5322) isn't aligned with spf")
+            r"rfc ?(?:5322|2822|822|5321|2821)(?! ?;| address|\))",
             r"not (?:rfc[- ]?)?compliant",
-            r"(?:multiple|duplicate|missing|malformed|invalid) (?:from|to|date|message-id|subject|"
-            r"header)",
+            r"(?:multiple|duplicate|missing|malformed|invalid) (?:a valid (?:address in )?)?"
+            r"(?:from|to|date|message-id|subject|header)",
         ),
     ),
     (
@@ -143,19 +145,42 @@ _TEXT_RULES: Final[list[tuple[str, tuple[str, ...], tuple[str, ...]]]] = [
             r"not match(?:ing)? (?:the )?(?:hostname|forward)",
         ),
     ),
+    # The sending host itself is refused: a DNS block list ("blocked using <list>", even
+    # a list named after reputation), or an address range the receiver takes no mail
+    # from directly. These sentences also say "does not relay", "reputation" or
+    # "mail from ... rejected", which name other reasons when they stand alone.
+    (
+        "blocked",
+        ("blocked using", "listing ", "dynamically", "directly", "client host blocked"),
+        (
+            r"blocked using",
+            r"client host blocked",
+            r"(?:due to|because of) (?:a |its |the )?listing (?:in|on|at) ",
+            r"dynamically[- ]assigned",
+            r"not authorized to send (?:e-?mail|mail) directly",
+        ),
+    ),
     (
         "norelaying",
-        ("relay", "not a gateway"),
+        ("relay", "not a gateway", "rcpthosts"),
         (
             r"relay(?:ing)? (?:access )?(?:denied|not (?:permitted|allowed))",
             r"not (?:permitted|allowed) to relay",
-            r"(?:unable|cannot|can't|will not|we do not|does not) relay",
+            r"(?:unable to|cannot|can't|will not|we do not|does not) relay",
             r"relaying (?:is )?(?:prohibited|disallowed)",
             r"no relaying",
             r"not a gateway",
             r"open relay",
             r"not configured to relay",
+            # qmail: the recipient domain is not one it accepts or relays for
+            r"list of allowed rcpthosts",
         ),
+    ),
+    # The envelope sender's domain does not resolve (Yahoo words it as a deferral).
+    (
+        "rejected",
+        ("unresolvable",),
+        (r"unresolvable (?:rfc.?5321 )?(?:mail ?)?from domain",),
     ),
     (
         "badreputation",
@@ -167,6 +192,13 @@ _TEXT_RULES: Final[list[tuple[str, tuple[str, ...], tuple[str, ...]]]] = [
             r"sender score",
             r"temporarily (?:deferred|rejected) due to",
         ),
+    ),
+    # "mail from your IP has been temporarily rate limited" explains itself with "spam" or
+    # "unsolicited": the action taken is the limit.
+    (
+        "speeding",
+        ("rate",),
+        (r"(?:been|being) (?:temporarily )?rate[- ]limited",),
     ),
     (
         "virusdetected",
@@ -204,7 +236,7 @@ _TEXT_RULES: Final[list[tuple[str, tuple[str, ...], tuple[str, ...]]]] = [
             r"junk mail",
             r"message (?:content )?(?:rejected|refused) as",
             r"\bube\b",
-            r"content rejected",
+            r"content (?:rejected|denied)",
             r"blacklisted (?:url|link|domain in)",
             r"uribl",
             r"surbl",
@@ -223,35 +255,63 @@ _TEXT_RULES: Final[list[tuple[str, tuple[str, ...], tuple[str, ...]]]] = [
         ("connection", "too many "),
         (
             r"connection rate limit",
-            r"too many (?:concurrent |simultaneous |open )?(?:connections|sessions|smtp sessions)",
+            r"too many (?:concurrent |simultaneous |open )?(?:smtp )?(?:connections|sessions)",
             r"connection limit",
             r"(?:concurrent|simultaneous) connections",
         ),
     ),
     (
         "speeding",
-        ("rate", "too many ", "exceeded ", "throttl", "too fast"),
+        (
+            "rate",
+            "too many ",
+            "exceeded ",
+            "throttl",
+            "too fast",
+            "too quickly",
+            "too much mail from",
+            "frequency limit",
+            "limit",
+            "sending ",
+        ),
         (
             r"rate limit",
             r"ratelimit",
-            r"too many (?:messages|mails|emails|recipients this|sends)",
+            r"too many (?:messages|mails|emails|recipients this|recipients from|sends)",
             r"sending rate",
             r"receiving mail at a rate",
             r"exceeded (?:the )?(?:rate|sending)",
             r"throttl",
             r"too fast",
+            r"too quickly",
             r"message rate",
+            # a per-client count (Postfix anvil), not the recipient's mailbox
+            r"too much mail from",
+            r"frequency limit",
+            # the sender's own daily allowance, not the recipient's mailbox quota
+            r"sending (?:quota|limit)",
+            r"limits? (?:for|on) (?:how many|the number of) (?:messages|e-?mails|mails)",
         ),
     ),
     (
         "hasmoved",
-        ("moved", "changed", "relocated", "no longer ", "forwarding address", "new address is"),
+        (
+            "moved",
+            "changed",
+            "relocated",
+            "no longer ",
+            "forwarding address",
+            "new address is",
+            "not local",
+        ),
         (
             r"has moved",
             r"(?:address|mailbox|user) (?:has )?(?:changed|relocated|moved)",
             r"no longer (?:valid at|at this address)",
             r"forwarding address",
             r"new address is",
+            # RFC 5321's 551 reply names where the user is now
+            r"not local; please try",
         ),
     ),
     (
@@ -278,6 +338,7 @@ _TEXT_RULES: Final[list[tuple[str, tuple[str, ...], tuple[str, ...]]]] = [
             r"exceeds (?:the )?(?:maximum )?(?:message )?size",
             r"message (?:length|file) (?:exceeds|too)",
             r"larger than (?:the )?(?:maximum|allowed)",
+            r"mail ?size limit",
         ),
     ),
     (
@@ -309,9 +370,10 @@ _TEXT_RULES: Final[list[tuple[str, tuple[str, ...], tuple[str, ...]]]] = [
     ),
     (
         "systemfull",
-        ("insufficient system", "full", "out of ", "no space left"),
+        ("insufficient system", "insufficient disk", "full", "out of ", "no space left"),
         (
             r"insufficient system (?:storage|resources)",
+            r"insufficient disk space",
             r"(?:disk|file ?system|system storage) (?:is )?full",
             r"out of (?:disk|storage)",
             r"no space left on device",
@@ -331,11 +393,18 @@ _TEXT_RULES: Final[list[tuple[str, tuple[str, ...], tuple[str, ...]]]] = [
             r"mailbox is not active",
         ),
     ),
+    # The recipient's own settings refused this sender or message.
+    (
+        "filtered",
+        ("preferences",),
+        (r"recipient(?:'s)? preferences",),
+    ),
     (
         "rejected",
         ("send", "post", "mail from", "from address rejected", "invalid"),
         (
-            r"sender (?:address )?(?:rejected|refused|denied|blocked|not allowed|verify failed)",
+            r"sender (?:address )?(?:rejected|refused|denied|blocked|not allowed|verify failed|"
+            r"verification failed)",
             r"(?:domain|address) of sender",
             r"sender (?:domain|address) (?:must|does not|is invalid|unknown)",
             r"mail from .* (?:rejected|refused|denied)",
@@ -359,6 +428,7 @@ _TEXT_RULES: Final[list[tuple[str, tuple[str, ...], tuple[str, ...]]]] = [
             "domain",
             "name service error",
             "bad destination",
+            "existent host",
         ),
         (
             r"host (?:or domain name )?not found",
@@ -373,6 +443,10 @@ _TEXT_RULES: Final[list[tuple[str, tuple[str, ...], tuple[str, ...]]]] = [
             r"host unknown",
             r"bad destination (?:host|system)",
             r"invalid domain",
+            r"domain [^\s]+ (?:does not|doesn't) exist",
+            r"non-?existent domain",
+            # every MX host of the domain is missing from the DNS (Exim)
+            r"non-?existent host",
         ),
     ),
     (
@@ -411,6 +485,7 @@ _TEXT_RULES: Final[list[tuple[str, tuple[str, ...], tuple[str, ...]]]] = [
             r"undeliverable address",
             r"recipient rejected",
             r"recipnotfound",
+            r"address (?:you entered )?(?:couldn't|could not) be found",
             r"no valid recipients",
             r"user not found",
             r"mailbox not found",
@@ -419,6 +494,13 @@ _TEXT_RULES: Final[list[tuple[str, tuple[str, ...], tuple[str, ...]]]] = [
             # a gateway that answers only "<address> Rejected" (Symantec Email Security.cloud)
             r"^[45]\d\d [^\s@]+@[^\s@]+ rejected$",
         ),
+    ),
+    # A message that expired in the queue, whatever the last attempt's error was
+    # ("connection refused" would otherwise read as a block).
+    (
+        "expired",
+        ("expired",),
+        (r"message (?:has )?expired",),
     ),
     (
         "policyviolation",
@@ -454,9 +536,11 @@ _TEXT_RULES: Final[list[tuple[str, tuple[str, ...], tuple[str, ...]]]] = [
             "smtp server of your isp",
             "not allowed to ",
             "poor reputation",
+            "not in ",
+            "permanently deferred",
         ),
         (
-            r"\bblock(?:ed|list)",
+            r"\bblock(?:ed| ?list)",
             r"black ?list",
             r"\brbl\b",
             r"dnsbl",
@@ -475,6 +559,10 @@ _TEXT_RULES: Final[list[tuple[str, tuple[str, ...], tuple[str, ...]]]] = [
             r"refused to talk",
             r"connection refused by",
             r"poor reputation ip",
+            # the receiving domain accepts mail only from listed sending hosts
+            r"not in (?:the )?(?:white|allow) ?list",
+            # Yahoo's TS03/TSS09: every message from the sending IP is refused
+            r"permanently deferred",
         ),
     ),
     (
@@ -514,6 +602,8 @@ _TEXT_RULES: Final[list[tuple[str, tuple[str, ...], tuple[str, ...]]]] = [
             r"forged",
             r"spoof",
             r"access denied",
+            r"not authenticated",
+            r"authentication unsuccessful",
         ),
     ),
     (
@@ -526,6 +616,7 @@ _TEXT_RULES: Final[list[tuple[str, tuple[str, ...], tuple[str, ...]]]] = [
             r"encryption (?:is )?required",
             r"tls negotiation failed",
             r"requires? (?:secure|encrypted) connection",
+            r"tls not available",
         ),
     ),
     (
@@ -620,6 +711,7 @@ _TEXT_RULES: Final[list[tuple[str, tuple[str, ...], tuple[str, ...]]]] = [
             r"mail loop",
             r"loops? back to (?:me|myself)",
             r"routing loop",
+            r"forwarding loop",
             r"dns (?:lookup )?(?:failure|error|problem)",
             r"temporary (?:lookup|dns) failure",
             r"lost connection",
@@ -644,6 +736,7 @@ _TEXT_RULES: Final[list[tuple[str, tuple[str, ...], tuple[str, ...]]]] = [
             "resource",
             "mail server ",
             "server busy",
+            "local problem",
         ),
         (
             r"system (?:error|problem|failure|config)",
@@ -658,6 +751,7 @@ _TEXT_RULES: Final[list[tuple[str, tuple[str, ...], tuple[str, ...]]]] = [
             r"resources? temporarily",
             r"mail server (?:is )?(?:down|busy)",
             r"server busy",
+            r"local problem",
         ),
     ),
     (
@@ -746,6 +840,9 @@ TEXT_RULES: Final = [TextRule(*rule) for rule in _TEXT_RULES]
 # RFC 3463 enhanced status → reason, for when the text says nothing recognisable.
 # Keys are "class-less" subject.detail strings; the class (4/5) matters only for kind.
 _STATUS_REASONS: Final[dict[str, str]] = {
+    # x.1.0 "other address status" is about the recipient's address; a refused sender
+    # says so in its text, which is read before the code.
+    "1.0": "userunknown",
     "1.1": "userunknown",
     "1.2": "hostunknown",
     "1.3": "userunknown",
@@ -884,11 +981,20 @@ def _is_microsoft_ip_block(detail: str) -> bool:
 _DIRECTORY_WORDING: Final = AnyWording(
     "recipient name is not recognized",
     r"not listed in (?:the |public )?(?:domino|name|directory)",
-    r"address (?:couldn't|could not|wasn't|was not) (?:be )?found",
+    r"address (?:you entered )?(?:couldn't|could not|wasn't|was not) (?:be )?found",
     r"\baddress not found",
     "requested action not taken: mailbox unavailable",
     r"^[45]\d\d [^\s@]+@[^\s@]+ rejected$",
 )
+
+# Exchange Online refuses unknown recipients at its edge (directory-based edge blocking)
+# with this wording and 5.4.1. Postfix says the same words with 5.7.1 for a local
+# access-table REJECT, a policy that says nothing about whether the address exists.
+_EDGE_DIRECTORY_REJECTION: Final = "recipient address rejected: access denied"
+
+
+def _is_edge_directory_rejection(status: str | None, text: str) -> bool:
+    return _EDGE_DIRECTORY_REJECTION in text and (status or "").endswith(".4.1")
 
 
 _NOT_A_HOST_BLOCK: Final = frozenset(
@@ -938,7 +1044,7 @@ def _user_or_filter(status: str | None, text: str, command: str | None) -> str:
         return "userunknown"
     if command == "DATA":
         return "filtered"
-    if command == "RCPT":
+    if command == "RCPT" or _is_edge_directory_rejection(status, text):
         return "userunknown"
     if status is not None:
         detail = status.partition(".")[2]
@@ -965,14 +1071,19 @@ def _base_reason(status: str | None, smtp_code: int | None, text: str) -> str:
     orange = _ORANGE_CODE.search(text) if "ofr" in text else None
     if orange is not None and orange.group(1) in _ORANGE_REASONS:
         return _ORANGE_REASONS[orange.group(1)]
+    if _is_edge_directory_rejection(status, text):
+        return "userunknown"
     by_text = reason_from_text(text)
     by_status = reason_from_status(status)
     if by_status is not None and status is not None:
         detail = status.partition(".")[2]
         # A precise code beats generic wording, except where the text shows the
         # failure is somewhere else (a local pipe) or more precise (null MX).
-        text_overrides = by_text in ("mailererror", "notaccept", "hasmoved") or (
-            by_status == "userunknown" and by_text in ("filtered", "suspend")
+        # Gmail sends x.7.27 (RFC 7505's null MX sender) for a failed SPF check.
+        text_overrides = (
+            by_text in ("mailererror", "notaccept", "hasmoved")
+            or (by_status == "userunknown" and by_text in ("filtered", "suspend"))
+            or (by_status == "notaccept" and by_text == "authfailure")
         )
         decisive = detail in _DECISIVE_STATUS or _is_microsoft_ip_block(detail)
         if decisive and not text_overrides:
