@@ -9,8 +9,9 @@ In order:
    working on waits.
 2. Render the message (refused as `invalid` if it cannot be well-formed).
 3. Leave out suppressed recipients (`suppressed` if none remain).
-4. Hold messages of a mailbox whose credentials were rejected, until the mailbox
-   is changed; wait for the next window when a sending budget is spent.
+4. Hold messages of a mailbox whose credentials were rejected (or that is
+   disabled), until the mailbox is changed, looking again at least every
+   `hold_seconds`; wait for the next window when a sending budget is spent.
 5. Take a pooled SMTP connection, mark the send `sending` (compare-and-set, so
    only one delivery can), run the transaction.
 6. Record the outcome (`send_outcomes`), then publish it (`email.sent`, `email.failed`,
@@ -375,7 +376,7 @@ async def _smtp_failed(
         )
         deps.mailboxes.forget(mailbox.id)
         fresh = await deps.mailboxes.get(mailbox.id)
-        await _hold(deps, event, existing, fresh or mailbox)
+        await _hold(deps, event, existing, fresh or mailbox, attempted=True)
     await record_failure(
         deps.store,
         deps.bus,
@@ -439,22 +440,48 @@ async def _defer(
 
 
 async def _hold(
-    deps: SenderDeps, event: SendEmail, existing: SendRecord | None, mailbox: MailboxRecord
+    deps: SenderDeps,
+    event: SendEmail,
+    existing: SendRecord | None,
+    mailbox: MailboxRecord,
+    *,
+    attempted: bool = False,
 ) -> NoReturn:
-    """Park the message until the mailbox is fixed: not lost, not retried in a hot loop."""
+    """Park the message until the mailbox is fixed: not lost, not retried in a hot loop.
+
+    The next look comes no later than `hold_seconds` after this one: the bus waits
+    the longest delay step that is not longer (`not_later`), so a mailbox fixed
+    meanwhile gets its messages going within that time, not after the next longer
+    step. Each look that finds the mailbox as it was moves only the send's
+    `next_attempt_at`; the one `held` entry of its timeline already says why it waits.
+    `attempted`: the mailbox was just tried for this send and refused its login, so
+    the send gets a new entry even if it was held for the same state before.
+    """
     now = _now()
-    wait_s = deps.settings.hold_seconds
-    await deps.ledger.record_waiting(
-        event,
-        existing is not None,
-        now,
-        "held",
-        f"mailbox is {mailbox.state}; waiting until it is fixed",
-        now + timedelta(seconds=wait_s),
+    hold_s = deps.settings.hold_seconds
+    delivery = current_delivery.get()
+    # The step the bus picks for this wait (the consumer runs on the same ladder, and
+    # the same rule), so `next_attempt_at` is when the message really comes back.
+    step_ms = retry_step_ms(
+        deps.settings.retry_delays, delivery.attempt if delivery else 1, hold_s, not_later=True
     )
-    deps.metrics.sends.labels("held", mailbox.state).inc()
+    next_at = now + timedelta(milliseconds=step_ms)
+    detail = f"mailbox is {mailbox.state}; waiting until it is fixed"
+    if (
+        not attempted
+        and existing is not None
+        and existing.status == "held"
+        and existing.timeline
+        and existing.timeline[-1].detail == detail
+    ):
+        await deps.ledger.move_next_attempt(existing, next_at)
+    else:
+        await deps.ledger.record_waiting(event, existing is not None, now, "held", detail, next_at)
+        deps.metrics.sends.labels("held", mailbox.state).inc()
     deps.metrics.retries.labels("mailbox_held").inc()
-    raise RetryableError(f"mailbox {mailbox.state}", delay_s=wait_s, counts_as_attempt=False)
+    raise RetryableError(
+        f"mailbox {mailbox.state}", delay_s=hold_s, counts_as_attempt=False, not_later=True
+    )
 
 
 def _on_hold(mailbox: MailboxRecord) -> bool:

@@ -190,6 +190,23 @@ class SendLedger:
             )
         )
 
+    async def move_next_attempt(self, record: SendRecord, next_attempt_at: datetime) -> None:
+        """A send still waiting for the reason its last timeline entry gives: only the
+        time it is next looked at changes.
+
+        No timeline entry and no `updated_at` (its story did not move on), so a message
+        held for a day keeps the one entry that says why, and the API still shows when
+        it is really looked at next. The filter is the send as the caller read it: when
+        another delivery took it or wrote it since, that write stands and this one does
+        nothing.
+        """
+        await self._updates.submit(
+            UpdateOne(
+                {"_id": record.id, "status": record.status, "updated_at": record.updated_at},
+                {"$set": {"next_attempt_at": next_attempt_at}},
+            )
+        )
+
     async def record_outcome(
         self,
         event: SendEmail,

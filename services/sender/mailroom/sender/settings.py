@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, model_validator
 
+from mailroom.shared.bus import retry_steps_ms
 from mailroom.shared.settings import CommonSettings
 
 
@@ -55,8 +56,9 @@ class SenderSettings(CommonSettings):
         gt=0,
         le=86400,
         validation_alias=_alias("hold_seconds"),
-        description="How often messages of a mailbox in auth_failed look again whether "
-        "the mailbox was fixed.",
+        description="Longest time between two looks of a held message (its mailbox is "
+        "auth_failed or disabled) at whether the mailbox was fixed. The wait is the longest "
+        "step of retry_delays that is not longer, so it must be at least the shortest step.",
     )
     mailbox_cache_seconds: float = Field(
         2.0,
@@ -72,3 +74,14 @@ class SenderSettings(CommonSettings):
         validation_alias=_alias("sent_copy_timeout_seconds"),
         description="Timeout of appending the copy to the Sent folder (when the mailbox asks).",
     )
+
+    @model_validator(mode="after")
+    def _hold_fits_the_retry_ladder(self) -> SenderSettings:
+        # A hold waits through the bus's delay queues; with no step as short as the
+        # hold, held messages would be looked at later than this setting promises.
+        if int(self.hold_seconds * 1000) < min(retry_steps_ms(self.retry_delays)):
+            raise ValueError(
+                "MAILROOM_SENDER_HOLD_SECONDS must be at least the shortest step of "
+                "MAILROOM_RETRY_DELAYS"
+            )
+        return self
