@@ -496,11 +496,17 @@ _TEXT_RULES: Final[list[tuple[str, tuple[str, ...], tuple[str, ...]]]] = [
         ),
     ),
     # A message that expired in the queue, whatever the last attempt's error was
-    # ("connection refused" would otherwise read as a block).
+    # ("connection refused" would otherwise read as a block): a bounce that reports a
+    # failed TCP connection, or hosts not retried any more, comes after the retries.
     (
         "expired",
-        ("expired",),
-        (r"message (?:has )?expired",),
+        ("expired", "connection refused", "retry time not reached", "failing for a long time"),
+        (
+            r"message (?:has )?expired",
+            r"connect to .*: connection refused",
+            r"retry time not reached",
+            r"failing for a long time",
+        ),
     ),
     (
         "policyviolation",
