@@ -187,15 +187,24 @@ def _classify(raw: bytes) -> Classification:
         if not failed:
             return Classification(False, "delivered", [], original_id, read.problem)
         notice = vendors.error_section(texts[0]) if texts else ""
-        recipients = [_from_dsn(r, notice, len(failed) == 1) for r in failed]
+        if len(failed) == 1:
+            recipients = [_from_dsn(failed[0], notice, True)]
+        else:
+            pieces = _notice_pieces(notice, failed)
+            recipients = [
+                _from_dsn(r, pieces.get(r.recipient.lower(), ""), r.recipient.lower() in pieces)
+                for r in failed
+            ]
         return Classification(True, "bounce", recipients, original_id, read.problem)
 
     if body.lstrip().startswith("{") and _SES_SUBJECT.search(subject + str(msg.get("From", ""))):
         notified = vendors.ses_notification(body)
         if notified is not None:
+            bounced, notified_id = notified
+            original_id = original_id or notified_id
             found = [
                 classify_smtp_reply(code or 550, status, diag, address)
-                for address, status, code, diag in notified
+                for address, status, code, diag in bounced
             ]
             if not found:
                 return Classification(False, "delivered", [], original_id, read.problem)
@@ -235,15 +244,21 @@ def _list_refusal(msg: Headers, subject: str, body: str) -> list[BouncedRecipien
     """The list's own address is the recipient that refused the post."""
     own = set(addresses([msg.get(name) or "" for name in ("To", "From", "Cc")]))
     failures = vendors.find_failures(vendors.error_section(body), own)
-    if not failures:
-        return []
+    if failures:
+        refused = failures[0].recipient
+    else:
+        # Mailman's notice names the list only in the list headers it adds
+        posting = addresses([msg.get(name) or "" for name in ("List-Post", "X-BeenThere")])
+        if not posting:
+            return []
+        refused = posting[0]
     text = normalise_text(f"{subject} {body[:2000]}")
     reason = decide_reason(None, None, text)
     if reason in ("onhold", "userunknown", "filtered", "policyviolation", "securityerror"):
         reason = "rejected"
     return [
         BouncedRecipient(
-            recipient=failures[0].recipient,
+            recipient=refused,
             kind=kind_for(reason, None),
             reason=reason,
             diagnostic=" ".join(subject.split()) or None,
@@ -349,7 +364,28 @@ def _join_reply_lines(text: str) -> str:
     return text[:12] + _CONTINUATION.sub("", text[12:])
 
 
-def _from_dsn(record: dsn.DsnRecord, notice: str, only_one: bool) -> BouncedRecipient:
+def _notice_pieces(notice: str, failed: list[dsn.DsnRecord]) -> dict[str, str]:
+    """The notice's lines about each recipient whose block has no Diagnostic-Code.
+
+    Exim, for one, writes no Diagnostic-Code for a failure that was not a remote
+    server's reply (a retry timeout, a routing failure): the reason is only in
+    the human-readable notice, next to the address.
+    """
+    missing = {record.recipient.lower() for record in failed if not record.diagnostic}
+    if not notice or not missing:
+        return {}
+    lowered_notice = notice.lower()
+    # every recipient is looked for, so that each piece ends where the next begins
+    found = vendors.find_failures(notice, set(), [record.recipient.lower() for record in failed])
+    return {
+        failure.recipient: failure.diagnostic
+        for failure in found
+        if failure.recipient in missing and failure.recipient in lowered_notice
+    }
+
+
+def _from_dsn(record: dsn.DsnRecord, notice: str, own_notice: bool) -> BouncedRecipient:
+    """One recipient block; `own_notice` says `notice` speaks of this recipient alone."""
     diagnostic = record.diagnostic or ""
     status = record.status
     text_status = _diagnostic_status(diagnostic)
@@ -358,7 +394,7 @@ def _from_dsn(record: dsn.DsnRecord, notice: str, only_one: bool) -> BouncedReci
         status = text_status
     smtp_code = find_reply_code(diagnostic)
     text = normalise_text(_join_reply_lines(_without_relay_summary(diagnostic)))
-    if not diagnostic and only_one:
+    if not diagnostic and own_notice:
         # no Diagnostic-Code: the human-readable part is the only explanation
         text = normalise_text(notice)
         notice_status = find_status(notice)
@@ -369,7 +405,7 @@ def _from_dsn(record: dsn.DsnRecord, notice: str, only_one: bool) -> BouncedReci
         status = f"{smtp_code // 100}.0.0"
     if status is None and record.action == "delayed":
         status = "4.0.0"
-    command = smtp_command(diagnostic) or (smtp_command(notice) if only_one else None)
+    command = smtp_command(diagnostic) or (smtp_command(notice) if own_notice else None)
     reason = decide_reason(status, smtp_code, text, command)
     if (
         reason in ("userunknown", "filtered")
@@ -379,7 +415,7 @@ def _from_dsn(record: dsn.DsnRecord, notice: str, only_one: bool) -> BouncedReci
         # NTT docomo answers "550 Unknown user" also when the recipient's
         # reception settings refuse the sender; only 5.1.x means the address is gone
         reason = "rejected"
-    if reason == "onhold" and only_one and notice and diagnostic:
+    if reason == "onhold" and own_notice and notice and diagnostic:
         reason = decide_reason(status, smtp_code, normalise_text(notice), command)
     return BouncedRecipient(
         recipient=record.recipient.lower(),

@@ -68,12 +68,19 @@ def records_from_blocks(blocks: list[list[tuple[str, str]]]) -> list[DsnRecord]:
     for block in blocks:
         current: dict[str, str] | None = None
         groups: list[dict[str, str]] = []
+        # Some reporters (MessageLabs, Amazon SES) write Action, Status or
+        # Diagnostic-Code before Final-Recipient: fields met before the block's
+        # first recipient belong to that recipient.
+        leading: list[tuple[str, str]] = []
         for name, value in block:
             starts_recipient = name in ("final-recipient", "original-recipient")
             if starts_recipient and (current is None or name in current):
                 current = {}
+                if not groups:
+                    current.update(leading)
                 groups.append(current)
             if current is None:
+                leading.append((name, value))
                 continue
             current.setdefault(name, value)
         for group in groups:

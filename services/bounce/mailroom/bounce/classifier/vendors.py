@@ -10,6 +10,7 @@ wording from the same kind of server still parses.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 
@@ -27,11 +28,11 @@ ADDRESS_RE: Final = LazyPattern(
 # Where the copy of the original message starts in a text bounce (searched in lower case).
 _ORIGINAL_MARKER: Final = LazyPattern(
     # a delimiter line that names the original ("----- Original message -----")
-    r"^[ \t]*[-=*_#\[(|<]{2,}[^\n]*?\b(?:original|returned|copy|headers?|below this line)\b"
+    r"^[ \t]*[-=*_#\[(|<]{2,}[^\n]*?\b(?:original|returned|copy|headers?|below this line|unsent)\b"
     # or a sentence that introduces it
     r"|^[ \t]*(?:original message|message headers follow|included is a copy|your message reads|"
     r"the (?:original|returned) message (?:follows|is attached|headers)|"
-    r"below this line is a copy|this is a copy of|(?:original )?message (?:header|"
+    r"below (?:this line )?is a copy|this is a copy of|(?:original )?message (?:header|"
     r"content)s? follows?|"
     r"content-type: (?:message/rfc822|text/rfc822-headers))"
     # or the original's own header block
@@ -45,7 +46,7 @@ _ENVELOPE_SENDER: Final = LazyPattern(
 _DAEMON_LOCAL_PARTS: Final = frozenset(
     {"mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon"}
 )
-_PERMANENT: Final = AnyWording("permanent", "fatal", "given up", "hard")
+_PERMANENT: Final = AnyWording("permanent", "fatal", "given up", "giving up", "hard")
 _TEMPORARY: Final = AnyWording(
     "temporar", "delay", r"will (?:be )?retr", "still trying", "deferred"
 )
@@ -92,47 +93,68 @@ def find_failures(
     `excluded` holds the sender's own addresses (lower-case), which appear in the notice
     as the bounce's addressee or in a quoted `MAIL FROM`. `named` are recipients the
     server listed in a header (X-Failed-Recipients), which are trusted first.
+
+    A notice may name each recipient more than once: Exchange lists them with the
+    explanation for people, then again with the remote server's reply for
+    administrators. Each mention starts a piece of text that runs to the next
+    mention of any recipient, and a recipient's explanation is all of its pieces.
     """
     lines = section.splitlines()
     senders = set(excluded)
     for match in _ENVELOPE_SENDER.finditer(section.lower()):
         senders.add(match.group(1).strip("<>.,;:").lower())
-    # first line where each candidate address occurs
-    first_line: dict[str, int] = {}
+    # the lines where each candidate address occurs, first occurrence first
+    mentions: dict[str, list[int]] = {}
     for number, line in enumerate(lines):
-        if "@" not in line:
+        if "@" not in line or _names_a_message(line):
             continue
         for match in ADDRESS_RE.finditer(line):
             address = match.group(0).strip(".").lower()
-            if address in senders or address in first_line:
+            if address in senders:
                 continue
             start = match.start()
             if line[max(0, start - 7) : start].lower().endswith("mailto:"):
                 continue
-            first_line[address] = number
-    candidates = list(first_line)
+            seen = mentions.setdefault(address, [])
+            if not seen or seen[-1] != number:
+                seen.append(number)
+    candidates = list(mentions)
     if named:
         wanted = [address.lower() for address in named]
         candidates = [address for address in wanted if address]
         for address in candidates:
-            first_line.setdefault(address, _line_of(lines, address))
+            if address not in mentions:
+                number = _line_of(lines, address)
+                mentions[address] = [number] if number >= 0 else []
     else:
+        first_line = {address: seen[0] for address, seen in mentions.items()}
         people = [a for a in candidates if a.split("@")[0].strip('"') not in _DAEMON_LOCAL_PARTS]
         candidates = people or candidates
         # a notice names each failed recipient once near its reason; addresses that
         # only appear inside a long reply text (URLs, help addresses) come after them
         candidates = _drop_help_addresses(candidates, lines, first_line)
+    starts = sorted({number for address in candidates for number in mentions[address]})
     failures: list[TextFailure] = []
-    starts = sorted({first_line[a] for a in candidates if first_line[a] >= 0})
     for address in candidates:
-        begin = first_line[address]
-        if begin < 0:
+        if not mentions[address]:
             failures.append(TextFailure(address, section))
             continue
-        later = [s for s in starts if s > begin]
-        end = later[0] if later else len(lines)
-        failures.append(TextFailure(address, "\n".join(lines[begin:end])))
+        pieces = []
+        for begin in mentions[address]:
+            following = bisect.bisect_right(starts, begin)
+            end = starts[following] if following < len(starts) else len(lines)
+            pieces.append("\n".join(lines[begin:end]))
+        failures.append(TextFailure(address, "\n".join(pieces)))
     return failures
+
+
+# Header lines of the returned message that a notice may quote before its copy:
+# the identifiers in them look like addresses but name messages, not recipients.
+_MESSAGE_FIELDS: Final = ("message-id:", "in-reply-to:", "references:", "x-original-message-id:")
+
+
+def _names_a_message(line: str) -> bool:
+    return line.lstrip()[:22].lower().startswith(_MESSAGE_FIELDS)
 
 
 def _line_of(lines: list[str], address: str) -> int:
@@ -155,11 +177,14 @@ def _drop_help_addresses(
     return kept or candidates
 
 
-def ses_notification(body: str) -> list[tuple[str, str | None, int | None, str]] | None:
+def ses_notification(
+    body: str,
+) -> tuple[list[tuple[str, str | None, int | None, str]], str | None] | None:
     """Amazon SES bounce notifications delivered as JSON (directly or wrapped by SNS).
 
-    Returns (address, status, reply code, diagnostic) per bounced recipient, an empty
-    list for delivery/complaint notifications, None when the body is not one.
+    Returns (address, status, reply code, diagnostic) per bounced recipient (an empty
+    list for delivery/complaint notifications) and the Message-ID of the original
+    as SES copied it from its headers; None when the body is not a notification.
     """
     import json  # only SES notifications need it: most batches never import it
 
@@ -172,9 +197,10 @@ def ses_notification(body: str) -> list[tuple[str, str | None, int | None, str]]
     if not isinstance(document, dict):
         return None
     kind = str(document.get("notificationType") or document.get("eventType") or "")
+    message_id = _ses_message_id(document.get("mail"))
     bounce = document.get("bounce")
     if kind.lower() != "bounce" or not isinstance(bounce, dict):
-        return [] if kind else None
+        return ([], message_id) if kind else None
     found: list[tuple[str, str | None, int | None, str]] = []
     for entry in bounce.get("bouncedRecipients") or []:
         if not isinstance(entry, dict) or "@" not in str(entry.get("emailAddress", "")):
@@ -191,7 +217,28 @@ def ses_notification(body: str) -> list[tuple[str, str | None, int | None, str]]
                 diagnostic or str(bounce.get("bounceSubType") or ""),
             )
         )
-    return found
+    return found, message_id
+
+
+def _ses_message_id(mail: object) -> str | None:
+    """The original's Message-ID from the notification's `mail` object.
+
+    SES's own `messageId` is not the header; the header is in `commonHeaders` or,
+    when the headers were included, in the `headers` list.
+    """
+    if not isinstance(mail, dict):
+        return None
+    common = mail.get("commonHeaders")
+    if isinstance(common, dict) and isinstance(common.get("messageId"), str):
+        return common["messageId"].strip() or None
+    for header in mail.get("headers") or []:
+        if (
+            isinstance(header, dict)
+            and str(header.get("name", "")).lower() == "message-id"
+            and isinstance(header.get("value"), str)
+        ):
+            return header["value"].strip() or None
+    return None
 
 
 _LIST_REFUSAL: Final = LazyPattern(
