@@ -13,7 +13,7 @@ import json
 import re
 
 from mailroom.api.tenants import TenantExists, create_tenant, list_tenants
-from mailroom.shared.collections import INDEXES
+from mailroom.shared.collections import INDEXES, RETIRED_INDEXES
 from mailroom.shared.settings import CommonSettings, load_settings
 from mailroom.shared.store import Store
 
@@ -49,7 +49,7 @@ def run_create(args: argparse.Namespace) -> int:
         store = _store()
         try:
             await store.connect()
-            await store.ensure_indexes(INDEXES)
+            await store.ensure_indexes(INDEXES, RETIRED_INDEXES)
             try:
                 tenant, key = await create_tenant(store, name)
             except TenantExists:

@@ -1,7 +1,8 @@
 """Every MongoDB collection Mailroom uses, with its indexes, in one place.
 
-Each service creates the indexes at start (`Store.ensure_indexes(INDEXES)`), so a
-fresh database works without a migration step. Every tenant-owned document
+Each service creates the indexes at start (`Store.ensure_indexes(INDEXES,
+RETIRED_INDEXES)`), so a fresh database works without a migration step and an
+upgraded one drops what it no longer needs. Every tenant-owned document
 carries `tenant_id`, and every query on one filters by it.
 """
 
@@ -25,6 +26,15 @@ WATCH_CURSORS = "watch_cursors"
 WATCH_SEEN = "watch_seen"
 WATCH_REPLICAS = "watch_replicas"
 OAUTH_STATES = "oauth_states"
+
+# Indexes that earlier versions created and nothing uses any more, by collection:
+# dropped at start (`Store.ensure_indexes(INDEXES, RETIRED_INDEXES)`), so an upgraded
+# deployment stops paying for them on every write.
+RETIRED_INDEXES: dict[str, tuple[str, ...]] = {
+    # sends were found by (tenant, idempotency key) and by Message-ID before both
+    # became their `_id`
+    SENDS: ("tenant_idempotency_unique", "smtp_message_id"),
+}
 
 INDEXES: dict[str, list[IndexModel]] = {
     TENANTS: [IndexModel([("name", ASCENDING)], unique=True, name="name_unique")],

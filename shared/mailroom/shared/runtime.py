@@ -26,7 +26,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from mailroom.shared.bus import Bus, HandlerMap
-from mailroom.shared.collections import INDEXES
+from mailroom.shared.collections import INDEXES, RETIRED_INDEXES
 from mailroom.shared.metrics import (
     CONTENT_TYPE_LATEST,
     BusMetrics,
@@ -215,7 +215,7 @@ async def _connect_with_backoff(service: str, store: Store, bus: Bus, stop: asyn
     while not stop.is_set():
         try:
             await store.connect()
-            await store.ensure_indexes(INDEXES)
+            await store.ensure_indexes(INDEXES, RETIRED_INDEXES)
             await bus.connect()
         except Exception as exc:
             log.warning(

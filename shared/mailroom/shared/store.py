@@ -24,6 +24,9 @@ log = logging.getLogger(__name__)
 
 Document = dict[str, Any]
 
+# MongoDB's error code for dropping an index that is not there.
+_INDEX_NOT_FOUND = 27
+
 
 class Store:
     """One MongoDB client per process; collections are handed out by name."""
@@ -64,8 +67,15 @@ class Store:
     def is_ready(self) -> bool:
         return self._ready
 
-    async def ensure_indexes(self, specs: Mapping[str, Sequence[IndexModel]]) -> None:
-        """Create every declared index; an existing identical index is left alone."""
+    async def ensure_indexes(
+        self,
+        specs: Mapping[str, Sequence[IndexModel]],
+        retired: Mapping[str, Sequence[str]] | None = None,
+    ) -> None:
+        """Create every declared index (an existing identical one is left alone) and drop
+        the `retired` ones (by collection, index names) that earlier versions created."""
+        for collection_name, names in (retired or {}).items():
+            await self._drop_indexes(collection_name, names)
         for collection_name, indexes in specs.items():
             if not indexes:
                 continue
@@ -77,6 +87,20 @@ class Store:
                     f"index definition conflict on {collection_name!r}: {exc.details}"
                 ) from exc
         log.info("indexes ensured", extra={"collections": sorted(specs)})
+
+    async def _drop_indexes(self, collection_name: str, names: Sequence[str]) -> None:
+        collection = self.db[collection_name]
+        present = {index["name"] async for index in await collection.list_indexes()}
+        for name in names:
+            if name not in present:
+                continue
+            try:
+                await collection.drop_index(name)
+            except OperationFailure as exc:
+                if exc.code != _INDEX_NOT_FOUND:
+                    raise
+                continue  # another replica starting at the same time dropped it first
+            log.info("retired index dropped", extra={"collection": collection_name, "index": name})
 
     async def close(self) -> None:
         await self.client.close()
