@@ -109,7 +109,9 @@ async def test_a_group_only_receives_the_events_it_handles(bus: Bus) -> None:
     assert received == ["gone"]
 
 
-async def test_a_transient_failure_is_retried_after_a_delay_and_then_succeeds(bus: Bus) -> None:
+async def test_a_transient_failure_is_retried_after_a_delay_and_then_succeeds(
+    bus: Bus, caplog: pytest.LogCaptureFixture
+) -> None:
     attempts: list[int] = []
 
     async def flaky(event: MailboxUpdated) -> None:
@@ -130,6 +132,8 @@ async def test_a_transient_failure_is_retried_after_a_delay_and_then_succeeds(bu
 
     await eventually(second_attempt_done)
     await consumer.stop(drain_s=5)
+    [retried] = [record for record in caplog.records if record.getMessage() == "retrying later"]
+    assert retried.__dict__["error"] == "server said 451, try later"  # says why, not only that
 
 
 async def test_a_message_that_keeps_failing_ends_in_the_dead_letter_queue_with_its_error(

@@ -63,6 +63,8 @@ HEADER_FAILED_AT = "x-mailroom-failed-at"
 CRASH_DELIVERY_LIMIT = 5
 # Keep error headers small: a stack of 10 KB per dead letter helps nobody.
 _MAX_ERROR_CHARS = 2000
+# A log line names the error; the retried message carries more of it in its headers.
+_LOGGED_ERROR_CHARS = 300
 
 
 @dataclass(frozen=True)
@@ -480,7 +482,12 @@ class Consumer:
         await incoming.ack()
         log.warning(
             "retrying later",
-            extra={"group": self.group, "attempt": failed_attempts, "delay_ms": step_ms},
+            extra={
+                "group": self.group,
+                "attempt": failed_attempts,
+                "delay_ms": step_ms,
+                "error": error[:_LOGGED_ERROR_CHARS],
+            },
         )
 
     async def _dead_letter(
