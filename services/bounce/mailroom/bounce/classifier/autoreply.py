@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mailroom.bounce.classifier.mime import Headers
-from mailroom.bounce.classifier.patterns import LazyPattern
+from mailroom.bounce.classifier.patterns import AnyWording, LazyPattern
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -14,6 +14,46 @@ _VACATION_SUBJECT: Final = LazyPattern(
     r"auto(?:matic|matische)?[ -]?(?:reply|response|antwort|respuesta|r[ée]ponse)|"
     r"out of (?:the )?office|"
     r"\bvacation\b|\bon leave\b|\babsen(?:ce|t)\b|abwesen|autoreply|\booo\b|congés|ausencia"
+)
+# The subjects of auto-replies in the other languages, and with the adjective after the
+# noun ("réponse automatique"); plain strings, also searched in the lower-cased subject.
+_LOCALISED_VACATION_SUBJECT: Final = AnyWording(
+    "réponse automatique",
+    "reponse automatique",
+    "respuesta automática",
+    "respuesta automatica",
+    "resposta automática",
+    "resposta automatica",
+    "risposta automatica",
+    "automatisch antwoord",
+    "automatyczna odpowied",
+    "automatická odpověď",
+    "otomatik yan",
+    "otomatik cevap",
+    "автоответ",
+    "автоматический ответ",
+    "fuera de la oficina",
+    "fora do escritório",
+    "ausência",
+    "fuori sede",
+    "fuori ufficio",
+    "afwezig",
+    "poza biurem",
+    "nieobecno",
+    "mimo kancelář",
+    "в отпуске",
+    "вне офиса",
+    "自動返信",
+    "自動応答",
+    "不在",
+    "休暇",
+    "自动回复",
+    "自動回覆",
+    "自動回復",
+    "休假",
+    "자동 응답",
+    "자동응답",
+    "부재",
 )
 _AUTO_HEADERS: Final = ("x-autoreply", "x-autorespond", "x-autoresponder", "x-mail-autoreply")
 
@@ -36,4 +76,5 @@ def is_auto_reply(msg: Headers, subject: str) -> bool:
     precedence = str(msg.get("Precedence", "")).strip().lower()
     if precedence == "auto_reply":
         return True
-    return bool(_VACATION_SUBJECT.search(subject.lower()))
+    lowered = subject.lower()
+    return bool(_VACATION_SUBJECT.search(lowered)) or _LOCALISED_VACATION_SUBJECT.found_in(lowered)

@@ -13,8 +13,9 @@ from mailroom.bounce.classifier.mime import (
     read_message,
 )
 from mailroom.bounce.classifier.model import BouncedRecipient, Classification
-from mailroom.bounce.classifier.patterns import AnyWording, LazyPattern
+from mailroom.bounce.classifier.patterns import AnyWording, LazyPattern, lowered
 from mailroom.bounce.classifier.reasons import (
+    STATUS_RE,
     decide_reason,
     find_reply_code,
     find_status,
@@ -51,6 +52,24 @@ _BOUNCE_SUBJECT: Final = AnyWording(
     "delayed mail",
     "delivery delayed",
     "mail system error",
+    # the non-delivery subjects of localised notices (Exchange translates its "Undeliverable")
+    "zustellung fehlgeschlagen",
+    "nicht zugestellt",
+    "non distribuable",
+    "no se puede entregar",
+    "no se pudo entregar",
+    "não é possível entregar",
+    "não entregue",
+    "nao entregue",
+    "mancato recapito",
+    "onbestelbaar",
+    "niet bezorgd",
+    "niedostarcz",
+    "nedoruč",
+    "teslim edilemedi",
+    "не доставлен",
+    "недоставлен",
+    "ошибка доставки",
 )
 _DAEMON_SENDER: Final = AnyWording(
     "mailer-daemon",
@@ -77,6 +96,47 @@ _FAILURE_BODY: Final = AnyWording(
     "not be delivered",
     "delivery to the following",
     "error delivering",
+    # the same sentence in localised notices, as plain strings: "pu être remis" whatever
+    # the apostrophe of "n'a pas pu être remis"
+    "nicht zugestellt werden",
+    "zustellung an folgende empfänger",
+    "pu être remis",
+    "pu être distribué",
+    "pu être délivré",
+    "la remise a échoué",
+    "no se pudo entregar",
+    "no pudo ser entregado",
+    "no ha podido ser entregado",
+    "error al entregar",
+    "pôde ser entregue",
+    "não foi possível entregar",
+    "falha na entrega",
+    "possibile recapitare",
+    "recapito non riuscito",
+    "niet worden bezorgd",
+    "niet worden afgeleverd",
+    "bezorging is mislukt",
+    "zostać dostarczona",
+    "nie została dostarczona",
+    "nie można dostarczyć",
+    "možné doručit",
+    "nelze doručit",
+    "teslim edilemedi",
+    "быть доставлено",
+    "не удалось доставить",
+    "配信できませんでした",
+    "送信できませんでした",
+    "配信に失敗しました",
+    "届きませんでした",
+    "届けることが出来ませんでした",
+    "无法投递",
+    "无法送达",
+    "投递失败",
+    "被退回",
+    "전송하지 못했",
+    "전송되지 못했",
+    "배달하지 못했",
+    "전달되지 못했",
 )
 _MESSAGE_ID: Final = LazyPattern(r"<[^<>\s]+>")
 _COMMAND: Final = LazyPattern(
@@ -108,6 +168,15 @@ _CJK_FAILURE: Final = AnyWording(
     "届きませんでした",
     "退信",
     "退回",
+    # Exchange's translated "Undeliverable" and the webmail services' own subjects
+    "配信不能",
+    "无法投递",
+    "無法傳遞",
+    "投递失败",
+    "无法送达",
+    "배달 못 함",
+    "전송 실패",
+    "발송 실패",
 )
 
 
@@ -247,11 +316,17 @@ def _list_refusal(msg: Headers, subject: str, body: str) -> list[BouncedRecipien
     if failures:
         refused = failures[0].recipient
     else:
-        # Mailman's notice names the list only in the list headers it adds
+        # Mailman's notice names the list only in the list headers it adds, and
+        # Mailman 3's only in the owner address it sends from
         posting = addresses([msg.get(name) or "" for name in ("List-Post", "X-BeenThere")])
-        if not posting:
-            return []
-        refused = posting[0]
+        if posting:
+            refused = posting[0]
+        else:
+            admin = [msg.get(name) or "" for name in ("From", "Sender", "Return-Path")]
+            derived = vendors.list_address_from_admin(admin)
+            if derived is None:
+                return []
+            refused = derived
     text = normalise_text(f"{subject} {body[:2000]}")
     reason = decide_reason(None, None, text)
     if reason in ("onhold", "userunknown", "filtered", "policyviolation", "securityerror"):
@@ -455,21 +530,24 @@ def _from_text(read: ReadMessage, msg: Headers, body: str) -> list[BouncedRecipi
         failures = [vendors.TextFailure(a.lower(), section) for a in to[:1]]
     whole = normalise_text(section)
     permanent = vendors.looks_permanent(section)
+    # A recipient whose own lines give no code takes the notice's, but only from
+    # the text before the recipients: a code further down is another recipient's.
+    shared = section if len(failures) == 1 else _before_recipients(section, failures)
     google_groups = "googlemail.com" in str(
         msg.get("From", "")
     ).lower() and vendors.is_google_groups(section)
     results = []
     for failure in failures:
         block = failure.diagnostic
-        status = find_status(block) or find_status(section)
-        smtp_code = find_reply_code(block) or find_reply_code(section)
+        status = _failure_status(block) or _failure_status(shared)
+        smtp_code = find_reply_code(block) or find_reply_code(shared)
         if status is None:
             if smtp_code is not None:
                 status = f"{smtp_code // 100}.0.0"
             elif permanent is not None:
                 status = "5.0.0" if permanent else "4.0.0"
         text = normalise_text(block)
-        command = smtp_command(block) or smtp_command(section)
+        command = smtp_command(block) or smtp_command(shared)
         reason = decide_reason(status, smtp_code, text, command)
         if reason in ("onhold", "expired") and len(failures) == 1:
             fallback = decide_reason(status, smtp_code, whole, command)
@@ -488,3 +566,27 @@ def _from_text(read: ReadMessage, msg: Headers, body: str) -> list[BouncedRecipi
             )
         )
     return results
+
+
+def _before_recipients(section: str, failures: list[vendors.TextFailure]) -> str:
+    """The notice up to the line that first names one of the failed recipients."""
+    lower = lowered(section)
+    found = [at for failure in failures if (at := lower.find(failure.recipient)) >= 0]
+    if not found:
+        return section
+    return section[: section.rfind("\n", 0, min(found)) + 1]
+
+
+def _failure_status(text: str) -> str | None:
+    """The first 4.x.x or 5.x.x code in `text`.
+
+    A session transcript (MDaemon, InterScan) quotes the 2.x.x replies to the
+    commands that succeeded before the one that failed.
+    """
+    status = find_status(text)
+    if status is None or status[0] != "2":
+        return status
+    for match in STATUS_RE.finditer(text):
+        if match.group(1) != "2":
+            return f"{match.group(1)}.{int(match.group(2))}.{int(match.group(3))}"
+    return None

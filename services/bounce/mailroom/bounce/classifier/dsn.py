@@ -15,7 +15,9 @@ _FIELD_START: Final = LazyPattern(
     r"^(?:reporting-mta|final-recipient|original-recipient)[ \t]*:", re.M
 )
 _TYPED_VALUE: Final = LazyPattern(r"^\s*[A-Za-z0-9-]+\s*;\s*")
-_STATUS_VALUE: Final = LazyPattern(r"([245])\.(\d{1,3})\.(\d{1,3})")
+# A code standing alone, not the inside of an IP address or of a longer dotted
+# number: Apache James, for one, writes the whole reply text into Status.
+_STATUS_VALUE: Final = LazyPattern(r"([245])(?<![\d.][245])\.(\d{1,3})\.(\d{1,3})(?![\d.]*\d)")
 
 
 class DsnRecord:

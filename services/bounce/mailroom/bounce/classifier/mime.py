@@ -259,8 +259,15 @@ def _transfer_decoded(headers: Headers, body: str) -> bytes:
     raw = body.encode("latin-1", "replace")
     try:
         if encoding == "base64":
+            # The "=" padding is removed with the line breaks and any junk, so the
+            # last group is padded again; only a lone trailing character, which
+            # holds no whole byte, is dropped.
             cleaned = raw.translate(None, _NOT_BASE64)
-            cleaned = cleaned[: len(cleaned) - len(cleaned) % 4]
+            extra = len(cleaned) % 4
+            if extra == 1:
+                cleaned = cleaned[:-1]
+            elif extra:
+                cleaned += b"=" * (4 - extra)
             return binascii.a2b_base64(cleaned)
         if encoding == "quoted-printable":
             return binascii.a2b_qp(raw)

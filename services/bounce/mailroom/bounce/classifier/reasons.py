@@ -521,6 +521,283 @@ _TEXT_RULES: Final[list[tuple[str, tuple[str, ...], tuple[str, ...]]]] = [
             r"host network not allowed",
         ),
     ),
+    # Localised notices. Most servers reply in English even inside a translated notice, so
+    # the English wordings above are read first; these come before the generic English
+    # words below (block, policy, denied, time-outs, "try again later"), which would
+    # otherwise hide the reason a translated sentence states, and keep the order of the
+    # English rules. Every text that gets this far is searched for their keywords, so a
+    # keyword is a word stem that English text does not hold, shared between languages
+    # where one exists ("bek" of unbekannt and onbekend, "descon" of desconocido and
+    # desconhecido).
+    (
+        "virusdetected",
+        ("ルス", "病毒", "вирус", "바이러스"),
+        (
+            # a virus was found: not the bare word, which NetEase's rate-limit replies use to
+            # ask whether the sender's users are sending viruses
+            r"ウ(?:イ|ィ)ルス(?:が|を)?(?:検出|検知|含まれ|発見)",
+            r"(?:含有|包含|发现|检测到|感染)(?:了)?病毒",
+            r"(?:обнаружен|содержит|найден|заражено) вирус",
+            r"바이러스(?:가|를)? ?(?:발견|감지|포함|검출)",
+        ),
+    ),
+    (
+        "spamdetected",
+        ("спам", "垃圾邮件", "迷惑メール", "스팸"),
+        (
+            r"спам",
+            # NetEase names spam also in the advice of its connection and rate-limit replies
+            r"(?:识别|判定|认定|视为|判断|认为)为垃圾邮件",
+            r"垃圾邮件特征",
+            r"迷惑メール(?:と|として)(?:判定|判断|認定|検知)",
+            r"스팸(?:으로|메일로)? ?(?:분류|판단|판정|의심|차단)",
+        ),
+    ),
+    (
+        "toomanyconn",
+        ("verbindungen", "connexions", "连接数"),
+        (
+            r"zu viele (?:gleichzeitige )?verbindungen",
+            r"trop de connexions",
+            r"连接数(?:过大|过多|超过)",
+        ),
+    ),
+    (
+        "speeding",
+        ("发",),
+        (
+            # NetEase: too much mail from the IP in a short time, or from one sender
+            r"短期内发送了大量信件",
+            r"发信数量超(?:过|出)",
+            r"(?:发送|发信)频率过(?:高|快)",
+        ),
+    ),
+    (
+        "mesgtoobig",
+        ("zu gro", "volumineux", "grande", "te groot", "duża", "příliš", "размер", "大", "크기"),
+        (
+            r"(?:nachricht|e-mail|mail) (?:ist )?(?:zu groß|zu gross)",
+            r"(?:message|courriel) trop volumineux",
+            r"(?:mensaje|correo) (?:es )?demasiado grande",
+            r"mensagem (?:é )?muito grande",
+            r"messaggio (?:è )?troppo grande",
+            r"bericht (?:is )?te groot",
+            r"wiadomość (?:jest )?(?:za duża|zbyt duża)",
+            r"příliš velk(?:á|ý)",
+            r"размер (?:письма|сообщения)",
+            r"(?:邮件|信件)(?:过大|太大|大小超过|大小超出)",
+            r"超过(?:了)?(?:邮件)?大小限制",
+            r"(?:メール|メッセージ)(?:の)?(?:サイズ|容量)が大きすぎ",
+            r"크기가 (?:너무 )?(?:커서|큽니다|초과)",
+        ),
+    ),
+    (
+        "mailboxfull",
+        (
+            "vol",
+            "viele",
+            "pleine",
+            "llen",
+            "caixa",
+            "piena",
+            "plná",
+            "posta kutusu",
+            "pełn",
+            "ящик",
+            "满",
+            "滿",
+            "空间不足",
+            "ボックス",
+            "함",
+        ),
+        (
+            r"(?:postfach|mailbox|speicher)(?: des empfängers)? (?:ist )?voll",
+            r"speichervolumen (?:überschritten|ueberschritten)",
+            r"(?:zuviele|zu viele) (?:mails|nachrichten) auf dem server",
+            r"bo[iî]te (?:aux lettres |de réception |mail )?(?:du destinataire )?(?:est )?pleine",
+            r"(?:buzón|buzon|casilla|bandeja de entrada)(?: de correo)?(?: del destinatario)? "
+            r"(?:está |esta )?llen[oa]",
+            r"caixa (?:postal|de correio|de entrada)(?: do destinatário)? (?:está |esta )?"
+            r"(?:cheia|lotada)",
+            r"(?:casella|cassetta)(?: di posta| postale)?(?: del destinatario)? (?:è |e' )?piena",
+            r"(?:postvak|mailbox|brievenbus)(?: van de (?:ontvanger|geadresseerde))? is vol",
+            r"skrzynka(?: odbiorcy| pocztowa)? (?:jest )?(?:prze)?pełn(?:iona|a)",
+            r"schránka(?: příjemce)? (?:je )?plná",
+            r"posta kutusu (?:dolu|doldu)",
+            r"ящик(?: получателя| адресата)? (?:переполнен|заполнен)",
+            r"превышен размер (?:почтового )?ящика",
+            r"(?:邮箱|信箱|收件箱)(?:空间|容量)?已满",
+            r"(?:郵箱|信箱)已滿",
+            r"空间不足",
+            # Japanese and Korean "capacity" is also a message's size: the mailbox is named
+            r"メール ?ボックス(?:が|は|の)?(?:いっぱい|一杯|満杯|容量を超え|容量超過|容量オーバー|"
+            r"容量が不足|容量不足)",
+            r"(?:메일함|사서함|편지함)(?:이|의)? ?(?:용량이 )?"
+            r"(?:가득|꽉|용량 초과|용량이 초과|용량이 부족)",
+        ),
+    ),
+    (
+        "suspend",
+        (
+            "aktiviert",
+            "gesperrt",
+            "sactiv",
+            "suspend",
+            "conta ",
+            "attivat",
+            "konto ",
+            "заблокирован",
+            "冻结",
+            "停用",
+            "停止",
+            "휴면",
+        ),
+        (
+            r"(?:postfach|konto|benutzer|account|empfänger)(?: des empfängers)? (?:ist |wurde )?"
+            r"(?:deaktiviert|gesperrt)",
+            r"(?:compte|bo[iî]te aux lettres|adresse|utilisateur) (?:a été |est )?"
+            r"(?:désactivée?|suspendue?)",
+            r"(?:cuenta|buzón|buzon|usuario) (?:ha sido |está |esta )?"
+            r"(?:desactivad[ao]|suspendid[ao])",
+            r"conta (?:foi |está |esta )?(?:desativada|suspensa|inativa)",
+            r"(?:casella|account|utente)(?: di posta)? (?:è |e' |stat[ao] )?disattivat[ao]",
+            r"konto (?:jest |zostało )?(?:zablokowane|zawieszone|nieaktywne)",
+            r"(?:ящик|аккаунт|пользователь)(?: получателя)? заблокирован",
+            r"(?:账号|帐号|账户|帐户|邮箱|用户)(?:已经|已)?(?:被)?(?:冻结|停用)",
+            r"(?:アカウント|メールアドレス)(?:が|は)?(?:利用)?停止",
+            r"휴면 (?:계정|사용자|상태)",
+        ),
+    ),
+    # The recipient's own reception settings (QQ, the Japanese carriers, Naver).
+    (
+        "filtered",
+        ("拒收", "受信", "수신"),
+        (
+            r"(?:收件人|收件方|对方)(?:已)?(?:设置了?)?拒收",
+            r"受信(?:を)?拒否",
+            r"수신(?:을|이)? ?거부",
+        ),
+    ),
+    # The sender refused (Orange's "Emetteur invalide").
+    (
+        "rejected",
+        ("absender", "teur", "发件人"),
+        (
+            r"absender(?:adresse|domain)? (?:abgelehnt|ungültig|unbekannt|existiert nicht|"
+            r"nicht erlaubt)",
+            r"(?:expéditeur|expediteur|émetteur|emetteur) (?:refusé|refuse|rejeté|rejete|invalide|"
+            r"inconnu|non autorisé)",
+            r"发件人(?:地址)?(?:被拒绝|不合法|无效|被禁止)",
+        ),
+    ),
+    (
+        "hostunknown",
+        (
+            "nicht",
+            "bekannt",
+            "domaine",
+            "nio ",
+            "domein",
+            "alan ad",
+            "домен",
+            "域名",
+            "ドメイン",
+            "도메인",
+        ),
+        (
+            r"(?:domain|domäne) (?:existiert nicht|ist unbekannt|unbekannt|nicht gefunden)",
+            r"domaine (?:inconnu|inexistant|introuvable|invalide|n'existe pas)",
+            # "nio " ends both the Spanish and Italian dominio and the Portuguese domínio
+            r"dominio (?:no existe|desconocido|inexistente|inesistente|non esiste|nao existe)",
+            r"domínio (?:não existe|inexistente|desconhecido)",
+            r"domein (?:bestaat niet|onbekend)",
+            # the Turkish dotless i is written as an escape: it looks like a Latin i
+            "alan ad(?:\u0131|i) bulunamad",
+            r"домена? (?:не существует|не найден)",
+            r"域名不存在",
+            r"ドメイン(?:名)?(?:が|は)?(?:存在しません|見つかりません|存在しない)",
+            r"도메인(?:을|이)? (?:찾을 수 없|존재하지 않)",
+        ),
+    ),
+    (
+        "userunknown",
+        (
+            "bek",
+            "nicht",
+            "inconnu",
+            "invalide",
+            "inexist",
+            "existe",
+            "introuvable",
+            "descon",
+            "encontr",
+            "esist",
+            "sconosc",
+            "trovare",
+            "niet",
+            "istnieje",
+            "nieznan",
+            "existuje",
+            "neznám",
+            "bulunamad",
+            "найден",
+            "существует",
+            "не удалось найти",
+            "存在",
+            "找不到",
+            "odnaleźć",
+            "見つかりません",
+            "宛先不明",
+            "登録されていません",
+            "찾을 수 없",
+            "존재하지 않",
+        ),
+        (
+            # Exchange translates its "The email address you entered couldn't be found" too
+            r"(?:benutzer|empfänger|empfaenger|e-mail-adresse|adresse|postfach) (?:ist )?"
+            r"(?:unbekannt|existiert nicht|nicht bekannt)",
+            r"unbekannte[rs]? (?:benutzer|empfänger|empfaenger|adresse)",
+            r"e-mail-adresse(?: des empfängers)? wurde (?:im e-mail-system des empfängers )?"
+            r"nicht gefunden",
+            r"(?:utilisateur|destinataire|adresse|compte)(?: e-?mail| de messagerie)? inconnue?",
+            r"(?:utilisateur|destinataire|adresse|compte)(?: e-?mail| de messagerie)? invalide",
+            r"(?:utilisateur|destinataire|adresse|compte)(?: e-?mail| de messagerie)? "
+            r"inexistante?",
+            # the apostrophe may be typographic (U+2019)
+            "(?:utilisateur|destinataire|adresse|compte) n(?:'|\u2019)existe pas",
+            r"adresse de messagerie (?:que vous avez entrée|du destinataire) est introuvable",
+            r"(?:usuario|destinatario|dirección|direccion|buzón|buzon|cuenta)(?: de correo)? "
+            r"(?:desconocid[oa]|inexistente|no existe)",
+            r"no se (?:encontró|encontro|pudo encontrar) la dirección",
+            r"(?:usuário|usuario|destinatário|destinatario|endereço|endereco|conta)"
+            r"(?: de e-?mail)? (?:desconhecid[oa]|inexistente|não existe|nao existe)",
+            r"endereço de e-?mail (?:que você (?:inseriu|digitou) |inserido )?não foi encontrado",
+            r"(?:utente|destinatario|indirizzo|casella)(?: di posta)?(?: elettronica)? "
+            r"(?:inesistente|sconosciut[oa]|non esiste)",
+            "impossibile trovare l(?:'|\u2019)indirizzo",
+            r"(?:gebruiker|ontvanger|geadresseerde|e-mailadres|adres) (?:is )?"
+            r"(?:onbekend|bestaat niet)",
+            r"onbekende (?:gebruiker|ontvanger|geadresseerde)",
+            r"e-mailadres (?:dat u hebt ingevoerd,? )?is niet gevonden",
+            r"(?:użytkownik|odbiorca|adres|konto|skrzynka)(?: e-mail)? nie istnieje",
+            r"nieznany (?:użytkownik|odbiorca|adres)",
+            r"nie można odnaleźć (?:wprowadzonego )?adresu",
+            r"(?:uživatel|adresát|příjemce|adresa|schránka|účet) neexistuje",
+            r"neznámý (?:uživatel|adresát|příjemce)",
+            "(?:kullan\u0131c\u0131|kullanici|al\u0131c\u0131|alici|adresi) bulunamad",
+            r"(?:пользователь|получатель|адресат|адрес|ящик)(?: получателя)? "
+            r"не (?:найден|существует)",
+            r"не удалось найти (?:указанный )?адрес",
+            r"(?:收件人|收件者|用户|使用者|邮箱|信箱|帐号|账号|帳號|账户|帐户|地址)不存在",
+            r"找不到(?:你|您)?输入的电子邮件地址",
+            r"(?:アドレス|ユーザー?|宛先|受信者|アカウント)(?:は|が)?存在し(?:ません|ない)",
+            r"(?:アドレス|ユーザー?|宛先|受信者)(?:は|が)?見つかりません",
+            r"宛先不明",
+            r"ユーザー?(?:は|が)?登録されていません",
+            r"(?:수신자|받는 사람|사용자|계정|주소)(?:를|을|가|이)? (?:찾을 수 없|존재하지 않)",
+            r"존재하지 않는 (?:사용자|계정|주소|메일 ?주소|수신자)",
+        ),
+    ),
     (
         "blocked",
         (
@@ -991,6 +1268,24 @@ _DIRECTORY_WORDING: Final = AnyWording(
     r"\baddress not found",
     "requested action not taken: mailbox unavailable",
     r"^[45]\d\d [^\s@]+@[^\s@]+ rejected$",
+    # Exchange's "The email address you entered couldn't be found" as it translates it, and
+    # the Japanese providers' own notices, which seldom carry a status code
+    "im e-mail-system des empfängers nicht gefunden",
+    "eingegebene e-mail-adresse wurde nicht gefunden",
+    "adresse de messagerie que vous avez entrée est introuvable",
+    "adresse de messagerie du destinataire est introuvable",
+    "no se encontró la dirección de correo",
+    "que você inseriu não foi encontrado",
+    "impossibile trovare l'indirizzo di posta",
+    "dat u hebt ingevoerd, is niet gevonden",
+    "nie można odnaleźć wprowadzonego adresu",
+    "e-posta adresi bulunamad",
+    "не удалось найти указанный адрес",
+    "输入的电子邮件地址",
+    "メールアドレスは存在しません",
+    "メールアドレスが存在しません",
+    "メール アドレスが見つかりません",
+    "전자 메일 주소를 찾을 수 없",
 )
 
 # Exchange Online refuses unknown recipients at its edge (directory-based edge blocking)
@@ -1070,6 +1365,10 @@ _ORANGE_CODE: Final = LazyPattern(r"\bofr\d*_(\d{3})\b")
 _ORANGE_REASONS: Final = {
     "505": "systemerror",  # "service refused, please try later": the platform is overloaded
     "506": "spamdetected",  # "mail rejected": the message was judged to be spam
+    # "invalid recipient" and "recipient overquota": both sent with 5.1.1, so the number
+    # tells the full mailbox from the missing one
+    "416": "userunknown",
+    "417": "mailboxfull",
 }
 
 

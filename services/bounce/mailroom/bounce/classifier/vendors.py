@@ -39,6 +39,21 @@ _ORIGINAL_MARKER: Final = LazyPattern(
     r"|^(?:received|return-path|dkim-signature|x-received|arc-seal|x-google-smtp-source)[ \t]*:",
     re.M,
 )
+# A delimiter line in any language ("----- 元のメッセージ -----") marks the copy when
+# two of the original's header fields follow it; found with plain string searches
+# for the two delimiters notices draw (each search reads the whole text).
+_DELIMITERS: Final = ("---", "===")
+_QUOTED_FIELDS: Final = (
+    "message-id:",
+    "from:",
+    "to:",
+    "cc:",
+    "subject:",
+    "date:",
+    "reply-to:",
+    "sender:",
+)
+_NEXT_QUOTED_FIELDS: Final = (*_QUOTED_FIELDS, "mime-version:", "content-type:", "x-")
 _ENVELOPE_SENDER: Final = LazyPattern(
     r"(?:mail from|envelope-from|sender)\s*[:=]?\s*<?([^\s<>]+@[^\s<>]+)"
 )
@@ -66,8 +81,36 @@ class TextFailure:
 @functools.lru_cache(maxsize=8)
 def error_section(text: str) -> str:
     """The notice part of a text bounce: everything before the copy of the original."""
-    match = _ORIGINAL_MARKER.search(lowered(text))
-    return text[: match.start()] if match else text
+    lower = lowered(text)
+    match = _ORIGINAL_MARKER.search(lower)
+    end = match.start() if match else len(text)
+    return text[: _delimiter_above_fields(lower, end)]
+
+
+def _delimiter_above_fields(lower: str, end: int) -> int:
+    """Where a delimiter line above quoted header fields starts before `end`, else `end`."""
+    for delimiter in _DELIMITERS:
+        at = lower.find(delimiter, 0, end)
+        while at >= 0:
+            line_start = lower.rfind("\n", 0, at) + 1
+            line_end = lower.find("\n", at)
+            if line_end < 0:
+                break
+            if not lower[line_start:at].strip(" \t") and _fields_follow(lower, line_end + 1):
+                end = line_start
+                break
+            at = lower.find(delimiter, line_end, end)
+    return end
+
+
+def _fields_follow(lower: str, at: int) -> bool:
+    """Whether two header field lines (after at most one blank line) start at `at`."""
+    if lower.startswith("\n", at):
+        at += 1
+    if not lower.startswith(_QUOTED_FIELDS, at):
+        return False
+    following = lower.find("\n", at) + 1
+    return following > 0 and lower.startswith(_NEXT_QUOTED_FIELDS, following)
 
 
 def looks_permanent(text: str) -> bool | None:
@@ -115,6 +158,8 @@ def find_failures(
             start = match.start()
             if line[max(0, start - 7) : start].lower().endswith("mailto:"):
                 continue
+            if _is_message_id(line, start):
+                continue
             seen = mentions.setdefault(address, [])
             if not seen or seen[-1] != number:
                 seen.append(number)
@@ -139,13 +184,53 @@ def find_failures(
         if not mentions[address]:
             failures.append(TextFailure(address, section))
             continue
-        pieces = []
-        for begin in mentions[address]:
-            following = bisect.bisect_right(starts, begin)
-            end = starts[following] if following < len(starts) else len(lines)
-            pieces.append("\n".join(lines[begin:end]))
+        pieces = [_piece(lines, starts, begin) for begin in mentions[address]]
+        if all(_only_addresses(piece) for piece in pieces):
+            # a list of addresses followed by one explanation for all of them
+            # (James, Gmail): each address shares the explanation after the list
+            pieces.append(_explanation_after(lines, starts, mentions[address][-1]))
         failures.append(TextFailure(address, "\n".join(pieces)))
     return failures
+
+
+def _piece(lines: list[str], starts: list[int], begin: int) -> str:
+    """The lines from a mention at `begin` to the next mention of any recipient."""
+    following = bisect.bisect_right(starts, begin)
+    end = starts[following] if following < len(starts) else len(lines)
+    return "\n".join(lines[begin:end])
+
+
+def _only_addresses(piece: str) -> bool:
+    """Whether a piece holds nothing but addresses and punctuation.
+
+    Words are split on white space: one with an "@" is taken for an address,
+    so that no pattern has to run over every piece of every notice.
+    """
+    if len(piece) > 1000:
+        return False  # a piece runs to the next address: a long one says more
+    for word in piece.split():
+        if "@" not in word and any(char.isalnum() for char in word):
+            return False
+    return True
+
+
+def _explanation_after(lines: list[str], starts: list[int], begin: int) -> str:
+    """The first piece after `begin` that says more than addresses, or nothing."""
+    for start in starts[bisect.bisect_right(starts, begin) :]:
+        piece = _piece(lines, starts, start)
+        if not _only_addresses(piece):
+            return piece
+    return ""
+
+
+def _is_message_id(line: str, start: int) -> bool:
+    """Whether the address at `start` is the identifier of a `Message-ID` the line quotes.
+
+    Session transcripts (MDaemon) and summaries quote the returned message's
+    Message-ID in the middle of a line, where `_names_a_message` does not look.
+    """
+    before = line[max(0, start - 16) : start].rstrip(" \t<:=").lower()
+    return before.endswith("message-id")
 
 
 # Header lines of the returned message that a notice may quote before its copy:
@@ -242,11 +327,30 @@ def _ses_message_id(mail: object) -> str | None:
 
 
 _LIST_REFUSAL: Final = LazyPattern(
-    r"\bnot (?:a )?member|\bnon-?members?\b|members? only|only (?:list )?members|"
-    r"not allowed to post|posting (?:is )?(?:restricted|not allowed|denied)",
+    # "not a member", fml's "not member", Mailman 3's "not from a list member"
+    r"\bnot (?:from )?(?:a )?(?:list )?member|\bnon-?members?\b|members? only|"
+    r"only (?:list )?members|not allowed to post|posting (?:is )?(?:restricted|not allowed|denied)",
     re.I,
 )
 _LIST_ADMIN_SENDER: Final = LazyPattern(r"-(?:admin|owner|request|bounces?|ctl)@|mailman", re.I)
+
+
+_LIST_ADMIN_ADDRESS: Final = LazyPattern(
+    r"([^\s<>@\"']+)-(?:admin|owner|request|bounces?|ctl)(?:\+[^\s<>@]*)?@([^\s<>\"']+)", re.I
+)
+
+
+def list_address_from_admin(values: list[str]) -> str | None:
+    """The list's own address behind its administrative one (`team-owner@host` → `team@host`).
+
+    A list manager sends its refusals from the list's owner or bounce address;
+    Mailman 3 names the list nowhere else that holds an address.
+    """
+    for value in values:
+        match = _LIST_ADMIN_ADDRESS.search(value)
+        if match:
+            return f"{match.group(1)}@{match.group(2)}".lower().rstrip(".>")
+    return None
 
 
 def is_list_refusal(list_headers: bool, sender: str, subject: str, body: str) -> bool:
