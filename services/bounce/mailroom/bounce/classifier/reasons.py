@@ -228,6 +228,7 @@ _TEXT_RULES: Final[list[tuple[str, tuple[str, ...], tuple[str, ...]]]] = [
             "suspicious ",
             "phishing",
             "score too high",
+            "dt:spm",
         ),
         (
             r"\bspam(?!haus|cop)",
@@ -244,6 +245,8 @@ _TEXT_RULES: Final[list[tuple[str, tuple[str, ...], tuple[str, ...]]]] = [
             r"classified as (?:spam|junk)",
             r"suspicious (?:content|message|url)",
             r"phishing",
+            # NetEase's documented code for a message its filter took for spam
+            r"dt:spm",
             r"rejected due to content",
             r"score too high",
             r"message looks like",
@@ -364,6 +367,7 @@ _TEXT_RULES: Final[list[tuple[str, tuple[str, ...], tuple[str, ...]]]] = [
             r"full mailbox",
             r"too much mail",
             r"mail ?box full",
+            r"inbox (?:is )?full",
             r"not enough (?:storage|space)",
             r"no space left in",
         ),
@@ -412,6 +416,8 @@ _TEXT_RULES: Final[list[tuple[str, tuple[str, ...], tuple[str, ...]]]] = [
             r"bad sender",
             r"from address rejected",
             r"not (?:allowed|authorized|permitted) to (?:post|send)",
+            # a list that takes posts from its subscribers only (ezmlm, Majordomo)
+            r"only (?:list )?(?:subscribers|members) (?:may|can) (?:post|send)",
             r"your envelope sender",
             r"sender is (?:not|black)",
             r"rejected (?:your|the) sender",
@@ -443,6 +449,8 @@ _TEXT_RULES: Final[list[tuple[str, tuple[str, ...], tuple[str, ...]]]] = [
             r"host unknown",
             r"bad destination (?:host|system)",
             r"invalid domain",
+            # Exchange 2003: no MX or A record for the recipient's domain
+            r"could not be found in (?:the )?domain name service",
             r"domain [^\s]+ (?:does not|doesn't) exist",
             r"non-?existent domain",
             # every MX host of the domain is missing from the DNS (Exim)
@@ -1049,6 +1057,12 @@ _TEXT_RULES: Final[list[tuple[str, tuple[str, ...], tuple[str, ...]]]] = [
 ]
 
 
+def ascii_only(keywords: tuple[str, ...]) -> tuple[str, ...]:
+    """The keywords an ASCII-only text can hold: most diagnostics are ASCII, and the
+    localised rules' keywords then cost nothing (`str.isascii()` is a flag lookup)."""
+    return tuple(keyword for keyword in keywords if keyword.isascii())
+
+
 class Wording:
     """One alternative wording of a rule, searched only when the text holds one of its keywords.
 
@@ -1057,16 +1071,17 @@ class Wording:
     nothing prepared before a text holds one of the wording's keywords.
     """
 
-    __slots__ = ("_phrase", "keywords", "pattern")
+    __slots__ = ("_phrase", "ascii_keywords", "keywords", "pattern")
 
     def __init__(self, pattern: str, keywords: tuple[str, ...]) -> None:
         self.pattern = pattern
         self.keywords = keywords
+        self.ascii_keywords = ascii_only(keywords)
         self._phrase = Phrase(pattern)
 
     def matches(self, text: str) -> bool:
         """Whether the wording occurs in the normalised `text`."""
-        for keyword in self.keywords:
+        for keyword in self.ascii_keywords if text.isascii() else self.keywords:
             if keyword in text:
                 break
         else:
@@ -1082,13 +1097,14 @@ class TextRule:
     wording's keywords are the rule's keywords that occur in its pattern.
     """
 
-    __slots__ = ("_wordings", "alternatives", "keywords", "reason")
+    __slots__ = ("_wordings", "alternatives", "ascii_keywords", "keywords", "reason")
 
     def __init__(
         self, reason: str, keywords: tuple[str, ...], alternatives: tuple[str, ...]
     ) -> None:
         self.reason = reason
         self.keywords = keywords
+        self.ascii_keywords = ascii_only(keywords)
         self.alternatives = alternatives
         self._wordings: list[Wording] | None = None
 
@@ -1110,7 +1126,7 @@ class TextRule:
 
     def matches(self, text: str) -> bool:
         """Whether any wording occurs in the normalised `text`."""
-        for keyword in self.keywords:
+        for keyword in self.ascii_keywords if text.isascii() else self.keywords:
             if keyword in text:
                 break
         else:
@@ -1268,6 +1284,8 @@ _DIRECTORY_WORDING: Final = AnyWording(
     r"\baddress not found",
     "requested action not taken: mailbox unavailable",
     r"^[45]\d\d [^\s@]+@[^\s@]+ rejected$",
+    # IMail's own local delivery: "Unknown user: <address>"
+    "unknown user: ",
     # Exchange's "The email address you entered couldn't be found" as it translates it, and
     # the Japanese providers' own notices, which seldom carry a status code
     "im e-mail-system des empfängers nicht gefunden",
