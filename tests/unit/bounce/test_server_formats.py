@@ -944,3 +944,17 @@ def test_a_delimiter_in_any_language_above_quoted_fields_starts_the_original() -
 
 def test_the_samples_cover_the_servers_named() -> None:
     assert len(CASES) >= 120
+
+
+@pytest.mark.parametrize(
+    ("notice", "rest"),
+    [
+        ("Your message could not be delivered.\n", "----- Original message -----\nhi\n"),
+        ("", "----- Original message -----\nhi\n"),
+        ("No such user\n", "Received: from x by y\n"),
+        ("No such user\n  Received: from x\n", ""),  # indented: quoted text, not the copy
+    ],
+    ids=["after-notice", "first-line", "header-block", "not-a-line-start"],
+)
+def test_the_original_starts_at_the_line_that_introduces_it(notice: str, rest: str) -> None:
+    assert vendors.error_section(notice + rest) == notice
