@@ -164,6 +164,21 @@ class MailboxFactory:
         await self.store.collection(MAILBOXES).insert_one(doc)
         return mailbox_id
 
+    async def enter_the_right_password(self, mailbox_id: str) -> None:
+        """The user fixes the mailbox's SMTP password (what the API does on PATCH)."""
+        password = self.sandbox.users["demo@mailroom.test"]
+        await self.store.collection(MAILBOXES).update_one(
+            {"_id": mailbox_id},
+            {
+                "$set": {
+                    "smtp.password_enc": self.secrets.encrypt(
+                        "t1", mailbox_id, "smtp_password", password
+                    ),
+                    "updated_at": datetime.now(UTC),
+                }
+            },
+        )
+
 
 @pytest.fixture
 def mailboxes(store: Store, secrets: MailboxSecrets, mail_sandbox: MailSandbox) -> MailboxFactory:

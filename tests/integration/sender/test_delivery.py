@@ -232,7 +232,6 @@ async def test_wrong_password_holds_until_the_mailbox_is_fixed(
     mail_sandbox: MailSandbox,
     recipient: str,
     store: Store,
-    secrets: Any,
 ) -> None:
     mailbox_id = await mailboxes.create(password="not-the-password")
     requests = [send_request(mailbox_id, recipient) for _ in range(3)]
@@ -253,20 +252,7 @@ async def test_wrong_password_holds_until_the_mailbox_is_fixed(
         await eventually(all_held, what="every message to be held")
         assert tap.named("email.failed") == []
 
-        # The user enters the right password (what the API does on PATCH).
-        from datetime import UTC, datetime
-
-        await store.collection(MAILBOXES).update_one(
-            {"_id": mailbox_id},
-            {
-                "$set": {
-                    "smtp.password_enc": secrets.encrypt(
-                        "t1", mailbox_id, "smtp_password", "demo-password"
-                    ),
-                    "updated_at": datetime.now(UTC),
-                }
-            },
-        )
+        await mailboxes.enter_the_right_password(mailbox_id)
         sent = await tap.wait_for("email.sent", count=len(requests), timeout=30)
         await bus.close()
     assert {e["message_id"] for e in sent} == {r.message_id for r in requests}

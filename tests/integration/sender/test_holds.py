@@ -20,7 +20,6 @@ from mailroom.localinfra import MailSandbox
 from mailroom.sender.settings import SenderSettings
 from mailroom.shared.bus import queue_name, retry_queue_name
 from mailroom.shared.collections import MAILBOXES
-from mailroom.shared.mailboxes import MailboxSecrets
 from mailroom.shared.sends import load_send
 from mailroom.shared.store import Store
 from tests.integration.sender.conftest import MailboxFactory, inbox, inbox_holding
@@ -120,7 +119,6 @@ async def test_a_held_message_is_looked_at_within_the_hold_and_keeps_one_entry(
     mail_sandbox: MailSandbox,
     recipient: str,
     store: Store,
-    secrets: MailboxSecrets,
 ) -> None:
     mailbox_id = await mailboxes.create(password="not-the-password")
     requests = [send_request(mailbox_id, recipient, subject=f"held {i}") for i in range(2)]
@@ -160,18 +158,7 @@ async def test_a_held_message_is_looked_at_within_the_hold_and_keeps_one_entry(
             assert tap.named("email.failed") == []
             assert tap.named("email.deferred") == []
 
-            # The user enters the right password (what the API does on PATCH).
-            await store.collection(MAILBOXES).update_one(
-                {"_id": mailbox_id},
-                {
-                    "$set": {
-                        "smtp.password_enc": secrets.encrypt(
-                            "t1", mailbox_id, "smtp_password", "demo-password"
-                        ),
-                        "updated_at": datetime.now(UTC),
-                    }
-                },
-            )
+            await mailboxes.enter_the_right_password(mailbox_id)
             await tap.wait_for("email.sent", count=len(requests), timeout=30)
             await eventually(
                 lambda: sender_queues_empty(running_sender), what="the sender's queues to drain"
