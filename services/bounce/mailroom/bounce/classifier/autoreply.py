@@ -55,6 +55,7 @@ _LOCALISED_VACATION_SUBJECT: Final = AnyWording(
     "자동응답",
     "부재",
 )
+_LIST_HEADERS: Final = ("List-Id", "List-Unsubscribe", "List-Post", "List-Help")
 _AUTO_HEADERS: Final = ("x-autoreply", "x-autorespond", "x-autoresponder", "x-mail-autoreply")
 
 
@@ -69,12 +70,22 @@ def is_feedback_report(msg: Headers, has_feedback_part: bool) -> bool:
 def is_auto_reply(msg: Headers, subject: str) -> bool:
     """An RFC 3834 automatic response (vacation, out-of-office), not a delivery failure."""
     auto_submitted = str(msg.get("Auto-Submitted", "")).strip().lower()
-    if auto_submitted.startswith("auto-replied"):
+    # RFC 3834: any value but "no" (auto-replied, auto-generated, auto-notified)
+    # marks a message written by a program; bounces were recognised before this
+    if auto_submitted and not auto_submitted.startswith("no"):
         return True
     if any(name in msg for name in _AUTO_HEADERS):
         return True
     precedence = str(msg.get("Precedence", "")).strip().lower()
     if precedence == "auto_reply":
         return True
-    lowered = subject.lower()
+    if precedence in ("bulk", "junk") and not any(name in msg for name in _LIST_HEADERS):
+        # vacation(1) and the webmail responders mark their answers bulk or junk;
+        # mailing lists and newsletters do too, but they also name their list
+        return True
+    return has_auto_reply_subject(subject.lower())
+
+
+def has_auto_reply_subject(lowered: str) -> bool:
+    """The lower-cased subject reads as an automatic reply or an out-of-office notice."""
     return bool(_VACATION_SUBJECT.search(lowered)) or _LOCALISED_VACATION_SUBJECT.found_in(lowered)

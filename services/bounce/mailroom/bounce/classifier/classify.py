@@ -155,6 +155,9 @@ _CONNECTION_STAGE: Final = AnyWording(
 # most diagnostics, which name no command, skip both searches.
 _COMMAND_WORDS: Final = ("reply to", "after ", "did not like", "command")
 _CONNECTION_WORDS: Final = ("reply to", "after ", "to talk")
+# Words in most English auto-reply subjects, so that the subject patterns are
+# compiled only for the rare notice that might be one.
+_AUTO_REPLY_WORDS: Final = ("auto", "office", "vacation")
 _TRANSCRIPT: Final = LazyPattern(
     r"^\s*(?:>>>|sent <<<)\s*(data|rcpt|mail)|^\s*(?:<<<|received >>>)\s*[45]\d\d", re.M
 )
@@ -384,10 +387,24 @@ def _looks_like_bounce(msg: Headers, subject: str, body: str) -> bool:
         return True
     if _CJK_FAILURE.found_in(subject) and _CJK_FAILURE.found_in(body[:5000]):
         return True
+    if not bounce_subject:
+        return False
+    if (
+        "List-Unsubscribe" in msg
+        or subject[:3].lower() == "re:"
+        or (
+            _mentions(subject.lower(), _AUTO_REPLY_WORDS)
+            and autoreply.has_auto_reply_subject(subject.lower())
+        )
+    ):
+        # a newsletter, a person's reply or an out-of-office answer that mentions a
+        # failed delivery (a parcel, an earlier bounce, the subject it answers) is not
+        # one: a bounce from anyone but the mail system itself needs more than words
+        return False
     return_path = str(msg.get("Return-Path", "")).strip()
-    if return_path in ("<>", "") and bounce_subject:
+    if return_path in ("<>", ""):
         return True
-    return bounce_subject and _FAILURE_BODY.found_in(body_lower[:20000])
+    return _FAILURE_BODY.found_in(body_lower[:20000])
 
 
 def _original_message_id(read: ReadMessage) -> str | None:
@@ -480,6 +497,9 @@ def _from_dsn(record: dsn.DsnRecord, notice: str, own_notice: bool) -> BouncedRe
         status = f"{smtp_code // 100}.0.0"
     if status is None and record.action == "delayed":
         status = "4.0.0"
+    elif status is None and record.action == "failed":
+        # RFC 3464 requires Status; "failed" means a permanent failure (RFC 3463 class 5)
+        status = "5.0.0"
     command = smtp_command(diagnostic) or (smtp_command(notice) if own_notice else None)
     reason = decide_reason(status, smtp_code, text, command)
     if (

@@ -94,11 +94,22 @@ def records_from_blocks(blocks: list[list[tuple[str, str]]]) -> list[DsnRecord]:
             if not recipient:
                 continue
             diagnostic = group.get("diagnostic-code")
+            if not ("action" in group or "status" in group or diagnostic):
+                # a recipient the block says nothing about, such as the Final-Recipient
+                # of a read receipt (RFC 8098), is no delivery report
+                continue
+            status = normalise_status(group.get("status"))
+            # only the action keyword counts: "delivered (to mailbox)" carries a comment
+            words = (group.get("action") or "").lower().split()
+            action = words[0].strip(";,") if words else None
+            if action is None and status is not None and status[0] == "2":
+                # Action is required, but a 2.x.x status can only mean the recipient succeeded
+                action = "delivered"
             records.append(
                 DsnRecord(
                     recipient=recipient,
-                    action=(group.get("action") or "").strip().lower() or None,
-                    status=normalise_status(group.get("status")),
+                    action=action,
+                    status=status,
                     diagnostic=strip_type(diagnostic) if diagnostic else None,
                     remote_mta=strip_type(group["remote-mta"]) if "remote-mta" in group else None,
                 )

@@ -329,7 +329,12 @@ def _walk(headers: Headers, body: str, read: ReadMessage, depth: int, budget: li
         blocks = _header_blocks(_part_text(headers, body))
         read.feedback_fields = [item for block in blocks for item in block]
         return
-    if ctype in ("message/rfc822", "message/global", "text/rfc822-headers"):
+    if ctype in (
+        "message/rfc822",
+        "message/global",
+        "text/rfc822-headers",
+        "message/global-headers",
+    ):
         if read.original is None:
             inner = _part_text(headers, body) if ctype != "message/rfc822" else body
             read.original = _split_headers(inner.lstrip("\n"))[0]
