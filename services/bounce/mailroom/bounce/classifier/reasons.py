@@ -130,6 +130,7 @@ _TEXT_RULES: Final[list[tuple[str, tuple[str, ...], tuple[str, ...]]]] = [
             "mismatches",
             "not match",
             "hostname ",
+            "dns look-up",
         ),
         (
             r"reverse (?:dns|lookup|address|hostname)",
@@ -143,6 +144,8 @@ _TEXT_RULES: Final[list[tuple[str, tuple[str, ...], tuple[str, ...]]]] = [
             r"does not match (?:your|the) (?:ip|client)",
             r"hostname (?:lookup|does not resolve)",
             r"not match(?:ing)? (?:the )?(?:hostname|forward)",
+            # AT&T's refusal of a sending IP whose reverse lookup fails
+            r"failure in dns look-up",
         ),
     ),
     # The sending host itself is refused: a DNS block list ("blocked using <list>", even
@@ -151,13 +154,22 @@ _TEXT_RULES: Final[list[tuple[str, tuple[str, ...], tuple[str, ...]]]] = [
     # "mail from ... rejected", which name other reasons when they stand alone.
     (
         "blocked",
-        ("blocked using", "listing ", "dynamically", "directly", "client host blocked"),
+        (
+            "blocked using",
+            "listing ",
+            "dynamically",
+            "directly",
+            "client host blocked",
+            "unauthorized interface",
+        ),
         (
             r"blocked using",
             r"client host blocked",
             r"(?:due to|because of) (?:a |its |the )?listing (?:in|on|at) ",
             r"dynamically[- ]assigned",
             r"not authorized to send (?:e-?mail|mail) directly",
+            # AT&T: the sending host is not a recognised source of mail
+            r"unauthorized interface for",
         ),
     ),
     (
@@ -294,6 +306,8 @@ _TEXT_RULES: Final[list[tuple[str, tuple[str, ...], tuple[str, ...]]]] = [
             # the sender's own daily allowance, not the recipient's mailbox quota
             r"sending (?:quota|limit)",
             r"limits? (?:for|on) (?:how many|the number of) (?:messages|e-?mails|mails)",
+            # Exchange Online: the recipient's mailbox receives too many messages too quickly
+            r"recipient thread limit",
         ),
     ),
     (
@@ -388,7 +402,7 @@ _TEXT_RULES: Final[list[tuple[str, tuple[str, ...], tuple[str, ...]]]] = [
         ("disabled", "suspend", "activ", "locked", "blocked by admin", "frozen", "expired"),
         (
             r"(?:account|mailbox|user|address) (?:has been |is |"
-            r"was )?(?:temporarily )?(?:disabled|suspended|inactive|deactivated|locked|"
+            r"was |currently )?(?:temporarily )?(?:disabled|suspended|inactive|deactivated|locked|"
             r"blocked by admin|frozen|not active|expired)",
             r"inactive (?:account|mailbox|user)",
             r"suspended (?:account|mailbox)",
@@ -422,6 +436,7 @@ _TEXT_RULES: Final[list[tuple[str, tuple[str, ...], tuple[str, ...]]]] = [
             r"sender is (?:not|black)",
             r"rejected (?:your|the) sender",
             r"from:? domain (?:is )?invalid",
+            r"requires (?:a )?valid sender",
         ),
     ),
     (
@@ -1028,6 +1043,7 @@ _TEXT_RULES: Final[list[tuple[str, tuple[str, ...], tuple[str, ...]]]] = [
             "mail server ",
             "server busy",
             "local problem",
+            "unable to process connection",
         ),
         (
             r"system (?:error|problem|failure|config)",
@@ -1043,6 +1059,8 @@ _TEXT_RULES: Final[list[tuple[str, tuple[str, ...], tuple[str, ...]]]] = [
             r"mail server (?:is )?(?:down|busy)",
             r"server busy",
             r"local problem",
+            # Mimecast: its server is at maximum load
+            r"unable to process connection",
         ),
     ),
     (
@@ -1390,10 +1408,87 @@ _ORANGE_REASONS: Final = {
 }
 
 
+# Large receiving providers append an error code of their own, documented on their
+# postmaster pages, which names the failure more reliably than the sentence around it
+# (often a bare "blocked" or "try again later"). A code is looked up whole, as the run
+# of letters, digits and colons around one of these substrings: most diagnostics hold
+# none of them and pay only for the few substring checks. Cox writes its codes after
+# "AUP#"; GoDaddy's ends the sentence after a space ("ib" alone is in too many words).
+_PROVIDER_CODE_GATES: Final = ("aup#", "bl000", "es0000", "rtr:", "rly:", " ib")
+_CODE_CHARACTERS: Final = frozenset("abcdefghijklmnopqrstuvwxyz0123456789:")
+_PROVIDER_REASONS: Final = {
+    # Cox: the sending IP is blocked for spam-like behaviour (for good, or for up to a
+    # day) or is on one of the DNS block lists named by the IPBL bits
+    "cxbl": "blocked",
+    "cdrbl": "blocked",
+    "ipbl": "blocked",
+    # Cox: the sender's domain failed its SPF or DKIM check
+    "cxsndr": "authfailure",
+    # Cox: more concurrent SMTP connections from one IP than it allows
+    "cxcnct": "toomanyconn",
+    # Comcast: dynamic or residential address space, or listed on the block lists in
+    # the BL bits (BL000000: Comcast's own, for spam-like sending patterns)
+    "es000001": "blocked",
+    "es000010": "blocked",
+    "bl000": "blocked",
+    # AOL: dynamic/residential (DU, BB), unallocated (BG), dynamic-looking reverse DNS
+    # (RD) or compromised (CH) networks, and the automatic block on member complaints
+    "rtr:du": "blocked",
+    "rtr:bb": "blocked",
+    "rtr:bg": "blocked",
+    "rtr:rd": "blocked",
+    "rtr:ch": "blocked",
+    "rly:b1": "blocked",
+    # AOL: an AOL address used as the sender from outside AOL
+    "rly:sn": "rejected",
+    # GoDaddy (secureserver.net): queue over capacity, no reverse DNS, content judged to
+    # be spam, an invalid From: domain, an SPF record that fails, too many recipients
+    "ib101": "systemerror",
+    "ib108": "requireptr",
+    "ib212": "spamdetected",
+    "ib506": "rejected",
+    "ib508": "authfailure",
+    "ib605": "exceedlimit",
+}
+
+
+def _provider_reason(text: str) -> str | None:
+    """The reason a receiving provider's own error code in `text` stands for, if any."""
+    if not any(map(text.__contains__, _PROVIDER_CODE_GATES)):
+        return None  # the usual case, checked without a Python-level loop
+    for gate in _PROVIDER_CODE_GATES:
+        at = text.find(gate)
+        while at >= 0:
+            start = end = at + len(gate)
+            if gate[0] == " ":
+                start = at + 1  # the space only marks where the code starts
+            else:
+                while start and text[start - 1] in _CODE_CHARACTERS:
+                    start -= 1
+            while end < len(text) and text[end] in _CODE_CHARACTERS:
+                end += 1
+            reason = _PROVIDER_REASONS.get(_folded_code(text[start:end].strip(":")))
+            if reason is not None:
+                return reason
+            at = text.find(gate, end)
+    return None
+
+
+def _folded_code(code: str) -> str:
+    """Cox's `ipblNNNN` and Comcast's `bl000NNN` name combinations of DNS block lists, one
+    bit per list: every combination is the same refusal, looked up as `ipbl` or `bl000`."""
+    if len(code) == 8 and code.startswith(("ipbl", "bl000")) and not code[-4:].strip("01"):
+        return "ipbl" if code[0] == "i" else "bl000"
+    return code
+
+
 def _base_reason(status: str | None, smtp_code: int | None, text: str) -> str:
     orange = _ORANGE_CODE.search(text) if "ofr" in text else None
     if orange is not None and orange.group(1) in _ORANGE_REASONS:
         return _ORANGE_REASONS[orange.group(1)]
+    provider = _provider_reason(text)
+    if provider is not None:
+        return provider
     if _is_edge_directory_rejection(status, text):
         return "userunknown"
     by_text = reason_from_text(text)
