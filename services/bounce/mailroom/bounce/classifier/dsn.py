@@ -6,6 +6,7 @@ import re
 
 from mailroom.bounce.classifier.mime import _header_blocks
 from mailroom.bounce.classifier.patterns import LazyPattern, lowered
+from mailroom.bounce.classifier.reasons import find_status
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -15,9 +16,6 @@ _FIELD_START: Final = LazyPattern(
     r"^(?:reporting-mta|final-recipient|original-recipient)[ \t]*:", re.M
 )
 _TYPED_VALUE: Final = LazyPattern(r"^\s*[A-Za-z0-9-]+\s*;\s*")
-# A code standing alone, not the inside of an IP address or of a longer dotted
-# number: Apache James, for one, writes the whole reply text into Status.
-_STATUS_VALUE: Final = LazyPattern(r"([245])(?<![\d.][245])\.(\d{1,3})\.(\d{1,3})(?![\d.]*\d)")
 
 
 class DsnRecord:
@@ -56,12 +54,9 @@ def clean_address(value: str) -> str:
 
 def normalise_status(value: str | None) -> str | None:
     """`5.1.1 (user unknown)` → `5.1.1`; leading zeros dropped; None when not a status."""
-    if not value:
-        return None
-    match = _STATUS_VALUE.search(value)
-    if match is None:
-        return None
-    return f"{match.group(1)}.{int(match.group(2))}.{int(match.group(3))}"
+    # the first code standing alone, not the inside of an IP address: Apache James,
+    # for one, writes the whole reply text into Status
+    return find_status(value) if value else None
 
 
 def records_from_blocks(blocks: list[list[tuple[str, str]]]) -> list[DsnRecord]:
