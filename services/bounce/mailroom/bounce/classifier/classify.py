@@ -376,25 +376,29 @@ def _looks_like_bounce(msg: Headers, subject: str, body: str) -> bool:
     if "X-Failed-Recipients" in msg:
         return True
     sender = header_text(msg, "From").lower()
-    bounce_subject = _BOUNCE_SUBJECT.found_in(subject.lower())
-    body_lower = body.lower()
-    if _DAEMON_SENDER.found_in(sender) and (
-        bounce_subject
-        or _FAILURE_BODY.found_in(body_lower)
-        or (("<<<" in body or ">>>" in body) and _TRANSCRIPT.search(body_lower))
-        or _CJK_FAILURE.found_in(subject)
-    ):
-        return True
+    subject_lower = subject.lower()
+    bounce_subject = _BOUNCE_SUBJECT.found_in(subject_lower)
+    if _DAEMON_SENDER.found_in(sender):
+        if bounce_subject:
+            return True
+        # lowered only here and in the last check, which a daemon's notice never reaches
+        body_lower = body.lower()
+        if (
+            _FAILURE_BODY.found_in(body_lower)
+            or (("<<<" in body or ">>>" in body) and _TRANSCRIPT.search(body_lower))
+            or _CJK_FAILURE.found_in(subject)
+        ):
+            return True
     if _CJK_FAILURE.found_in(subject) and _CJK_FAILURE.found_in(body[:5000]):
         return True
     if not bounce_subject:
         return False
     if (
         "List-Unsubscribe" in msg
-        or subject[:3].lower() == "re:"
+        or subject_lower[:3] == "re:"
         or (
-            _mentions(subject.lower(), _AUTO_REPLY_WORDS)
-            and autoreply.has_auto_reply_subject(subject.lower())
+            _mentions(subject_lower, _AUTO_REPLY_WORDS)
+            and autoreply.has_auto_reply_subject(subject_lower)
         )
     ):
         # a newsletter, a person's reply or an out-of-office answer that mentions a
@@ -404,7 +408,7 @@ def _looks_like_bounce(msg: Headers, subject: str, body: str) -> bool:
     return_path = str(msg.get("Return-Path", "")).strip()
     if return_path in ("<>", ""):
         return True
-    return _FAILURE_BODY.found_in(body_lower[:20000])
+    return _FAILURE_BODY.found_in(body.lower()[:20000])
 
 
 def _original_message_id(read: ReadMessage) -> str | None:
