@@ -15,10 +15,10 @@ import socket
 import ssl
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager, suppress
 from email.message import EmailMessage
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, TypeVar
 
 import aiosmtplib
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
@@ -40,6 +40,8 @@ from mailroom.shared.mailconn.pop3 import Pop3Client, Pop3Error, open_pop3
 from mailroom.shared.mailconn.smtp import close_smtp, login_once, open_smtp, smtp_client
 from mailroom.shared.mailconn.ssrf import TargetNotAllowed, check_addresses
 from mailroom.shared.mailconn.tls import client_ssl_context
+
+Client = TypeVar("Client")
 
 Protocol = Literal["smtp", "imap", "pop3"]
 Security = Literal["ssl", "starttls", "none"]
@@ -1034,6 +1036,29 @@ def _ssl_for(settings: ConnectionSettings) -> ssl.SSLContext | None:
     return client_ssl_context(settings.ca_pem, settings.verify_tls)
 
 
+async def _open_guarded(
+    open_client: Callable[..., Awaitable[Client]],
+    settings: ConnectionSettings,
+    allow_private: bool,
+    budget_s: float,
+    **options: Any,
+) -> Client:
+    """`open_imap`, `open_pop3` or `open_smtp` to the settings' server, over a
+    connection the SSRF guard accepted, within `budget_s` in all."""
+    deadline = time.monotonic() + budget_s
+    sock = await _guarded_socket(settings, allow_private, budget_s)
+    with _closing_on_error(sock):
+        return await open_client(
+            settings.host,
+            settings.port,
+            settings.security,
+            _ssl_for(settings),
+            max(0.05, deadline - time.monotonic()),
+            sock=sock,
+            **options,
+        )
+
+
 async def _guarded_socket(
     settings: ConnectionSettings, allow_private: bool, budget_s: float
 ) -> socket.socket:
@@ -1075,20 +1100,15 @@ async def _send_test_message(
 ) -> None:
     password = settings.password.get_secret_value() if settings.password else None
     token = settings.oauth_access_token.get_secret_value() if settings.oauth_access_token else None
-    deadline = time.monotonic() + budget_s
-    sock = await _guarded_socket(settings, allow_private, budget_s)
-    with _closing_on_error(sock):
-        client = await open_smtp(
-            settings.host,
-            settings.port,
-            settings.security,
-            _ssl_for(settings),
-            max(0.05, deadline - time.monotonic()),
-            username=settings.username if settings.authenticate else None,
-            password=password if settings.authenticate else None,
-            oauth_token=token if settings.authenticate else None,
-            sock=sock,
-        )
+    client = await _open_guarded(
+        open_smtp,
+        settings,
+        allow_private,
+        budget_s,
+        username=settings.username if settings.authenticate else None,
+        password=password if settings.authenticate else None,
+        oauth_token=token if settings.authenticate else None,
+    )
     try:
         await client.send_message(message)
     finally:
@@ -1100,16 +1120,7 @@ async def _wait_for_token(
 ) -> bool:
     if settings.protocol == "pop3":
         return await _wait_for_token_pop3(settings, token, run, allow_private)
-    sock = await _guarded_socket(settings, allow_private, run.remaining())
-    with _closing_on_error(sock):
-        client = await open_imap(
-            settings.host,
-            settings.port,
-            settings.security,
-            _ssl_for(settings),
-            run.remaining(),
-            sock=sock,
-        )
+    client = await _open_guarded(open_imap, settings, allow_private, run.remaining())
     try:
         if settings.oauth_access_token is not None:
             await imap_xoauth2(
@@ -1147,16 +1158,7 @@ async def _wait_for_token_pop3(
     password = settings.password.get_secret_value() if settings.password else ""
     while True:
         # A POP3 session sees the maildrop as it was at login, so each look is a new session.
-        sock = await _guarded_socket(settings, allow_private, run.remaining())
-        with _closing_on_error(sock):
-            client = await open_pop3(
-                settings.host,
-                settings.port,
-                settings.security,
-                _ssl_for(settings),
-                run.remaining(),
-                sock=sock,
-            )
+        client = await _open_guarded(open_pop3, settings, allow_private, run.remaining())
         try:
             await client.login(settings.username, password)
             for number, uid in (await client.uidl()).items():
