@@ -1,5 +1,6 @@
 # Mailroom: `make up` runs the platform locally, `make test` runs every test.
-PYTHON ?= python3
+# The interpreter .venv is built from: see scripts/pick-python.sh (override: PYTHON=...).
+PYTHON ?= $(shell scripts/pick-python.sh)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
