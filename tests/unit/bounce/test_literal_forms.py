@@ -22,8 +22,10 @@ from mailroom.bounce.classifier import classify, reasons, vendors
 from mailroom.bounce.classifier.patterns import (
     MAX_LITERAL_FORMS,
     AnyWording,
+    found_in_pieces,
     found_in_sequence,
     literal_forms,
+    literal_pieces,
     literal_segments,
 )
 from mailroom.bounce.classifier.reasons import TEXT_RULES
@@ -242,3 +244,111 @@ def test_sequence_search_agrees_with_the_regex(pattern: str, words: list[str], g
     segments = literal_segments(pattern) or ()
 
     assert found_in_sequence(text, segments) == (re.search(pattern, text) is not None)
+
+
+# Wordings with `.*` gaps or `\b` word boundaries: found piece after piece.
+_GAPPED = [
+    pattern
+    for pattern in WORDINGS
+    if literal_forms(pattern) is None
+    and literal_segments(pattern) is None
+    and literal_pieces(pattern) is not None
+]
+
+
+def test_gapped_and_bounded_wordings_are_found_without_compiling() -> None:
+    compiled = [
+        pattern
+        for pattern in WORDINGS
+        if literal_forms(pattern) is None
+        and literal_segments(pattern) is None
+        and literal_pieces(pattern) is None
+    ]
+
+    assert len(_GAPPED) >= 15
+    assert len(compiled) < len(_GAPPED)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "pieces"),
+    [
+        (r"\bsender domain .* authenticat",
+         ((("sender domain ",), True, False), ((" authenticat",), False, False))),
+        (r"\bspf\b", ((("spf",), True, True),)),
+        (r"permission denied.*\|",
+         ((("permission denied",), False, False), (("|",), False, False))),
+        (r"(?:ip|host) .*(?:refused|denied)",
+         ((("ip ", "host "), False, False), (("refused", "denied"), False, False))),
+        (r".*x.*", ((("x",), False, False),)),
+    ],
+)  # fmt: skip
+def test_pieces(pattern: str, pieces: tuple[object, ...]) -> None:
+    assert literal_pieces(pattern) == pieces
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [r"exit code \d", r"\bspam(?!haus|cop)", "a(?:b.*c)", r"a\bb", r"\b(?:x)?", r"\b.*x",
+     "x+.*y", "^x.*y", "mailbox (?:is )?full", "(?:a|b)(?:c|d)"],
+)  # fmt: skip
+def test_what_pieces_cannot_spell_is_left_to_the_others_or_the_regex_engine(pattern: str) -> None:
+    assert literal_pieces(pattern) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("the sender domain example.test failed to authenticate", True),
+        ("sender domain  authenticat", True),  # the gap holds one space here
+        ("our sender domain\nwas not authenticated", False),  # a gap never crosses a line
+        ("first line\nsender domain x authenticat", True),  # found on a later line
+        ("mysender domain x authenticat", False),  # no word boundary before "sender"
+        ("_sender domain x authenticat", False),  # "_" is a word character
+        ("-sender domain x authenticat", True),
+        ("authenticat sender domain ", False),  # in the wrong order
+        ("", False),
+    ],
+)
+def test_piece_search(text: str, found: bool) -> None:
+    pieces = literal_pieces(r"\bsender domain .* authenticat") or ()
+
+    assert found_in_pieces(text, pieces) is found
+    assert (re.search(r"\bsender domain .* authenticat", text) is not None) is found
+
+
+def test_a_later_occurrence_of_a_bounded_piece_is_found_past_an_unbounded_one() -> None:
+    pieces = literal_pieces(r"\bspf\b") or ()
+
+    assert found_in_pieces("spfx, then spf", pieces)
+    assert not found_in_pieces("spfx, xspf, spf_", pieces)
+    assert found_in_pieces("é spf é", pieces)
+
+
+_GAPPED_PIECES = sorted(
+    {
+        piece
+        for pattern in _GAPPED
+        for forms, _, _ in literal_pieces(pattern) or ()
+        for form in forms
+        for piece in [form, *form.split()]
+    }
+)
+
+
+# What stands between the pieces: spaces, line breaks, and word and non-word characters.
+_GAP_FILLERS = [" ", "\n", "x", "_", "-", "é"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.sampled_from(_GAPPED),
+    st.lists(
+        st.one_of(st.sampled_from(_GAPPED_PIECES), st.sampled_from(_GAP_FILLERS)),
+        max_size=12,
+    ),
+)
+def test_piece_search_agrees_with_the_regex(pattern: str, chunks: list[str]) -> None:
+    text = "".join(chunks)
+    pieces = literal_pieces(pattern) or ()
+
+    assert found_in_pieces(text, pieces) == (re.search(pattern, text) is not None)

@@ -14,7 +14,10 @@ compiled at all. Expanding one costs a small fraction of what `re.compile`
 spends parsing it. A wording whose language is finite but too large to list,
 such as `(?:user|mailbox|address) (?:is )?(?:unknown|not found|disabled)`, is
 kept as a sequence of small choices (`literal_segments`) and looked up piece by
-piece (`found_in_sequence`), again without compiling it.
+piece (`found_in_sequence`), again without compiling it. Wordings made of such
+pieces with `.*` gaps between them or `\b` word boundaries at their edges, such
+as `\bsender domain .* authenticat`, are found piece after piece on one line
+(`literal_pieces`, `found_in_pieces`).
 
 Patterns that would need `re.IGNORECASE` are written in lower case and searched
 in `lowered(text)` instead: case-insensitive patterns cost half again as much to
@@ -135,6 +138,124 @@ def _continues_at(text: str, at: int, segments: tuple[tuple[str, ...], ...]) -> 
         text.startswith(form, at) and _continues_at(text, at + len(form), rest)
         for form in segments[0]
     )
+
+
+# A piece of a gapped wording: its plain forms, and whether a word boundary (`\b`)
+# must stand before and after it.
+Piece = tuple[tuple[str, ...], bool, bool]
+
+
+def literal_pieces(pattern: str, limit: int = MAX_LITERAL_FORMS) -> tuple[Piece, ...] | None:
+    r"""`pattern` as small finite pieces joined by `.*` gaps, each between optional `\b`s.
+
+    `\bsender domain .* authenticat` gives `((("sender domain ",), True, False),
+    ((" authenticat",), False, False))`. Each piece between the gaps must be a
+    language `literal_forms` expands (the empty string excluded), with `\b` only
+    at its two ends; a `.*` inside a group, or any other syntax, gives None (so
+    does a pattern without gaps or boundaries). A gap matches anything but a
+    line break, as `.` does without `re.DOTALL`.
+    """
+    if ".*" not in pattern and "\\b" not in pattern:
+        return None  # nothing this adds to literal_forms and literal_segments
+    parts = _top_level_gaps(pattern)
+    if parts is None:
+        return None
+    pieces: list[Piece] = []
+    for part in parts:
+        bounded_start = part.startswith("\\b")
+        if bounded_start:
+            part = part[2:]
+        bounded_end = part.endswith("\\b") and not part.endswith("\\\\b")
+        if bounded_end:
+            part = part[:-2]
+        if not part:
+            if bounded_start or bounded_end:
+                return None
+            continue  # a gap at either end, or two in a row: nothing to find
+        forms = literal_forms(part, limit)
+        if forms is None or "" in forms or any("\n" in form for form in forms):
+            return None
+        pieces.append((forms, bounded_start, bounded_end))
+    return tuple(pieces) or None
+
+
+def _top_level_gaps(pattern: str) -> list[str] | None:
+    """`pattern` split at its `.*`s outside groups and classes; None for a `.*` inside one."""
+    parts: list[str] = []
+    depth = 0
+    start = at = 0
+    while at < len(pattern):
+        char = pattern[at]
+        if char == "\\":
+            at += 2
+            continue
+        if char == "[":
+            end = pattern.find("]", at + 2)
+            if end < 0:
+                return None
+            at = end + 1
+            continue
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "." and pattern.startswith(".*", at):
+            if depth:
+                return None
+            parts.append(pattern[start:at])
+            start = at = at + 2
+            continue
+        at += 1
+    parts.append(pattern[start:])
+    return parts
+
+
+def found_in_pieces(text: str, pieces: tuple[Piece, ...]) -> bool:
+    """Whether `text` holds `pieces` in order on one line, as `re.search` finds the pattern
+    `literal_pieces` split: on each line the earliest-ending occurrence of a piece
+    leaves the most room for the next one."""
+    first, rest = pieces[0], pieces[1:]
+    at = 0
+    while True:
+        end = _earliest_end(text, first, at, len(text))
+        if end < 0:
+            return False
+        line_end = text.find("\n", end)
+        if line_end < 0:
+            line_end = len(text)
+        for piece in rest:
+            end = _earliest_end(text, piece, end, line_end)
+            if end < 0:
+                break
+        else:
+            return True
+        at = line_end + 1
+
+
+def _earliest_end(text: str, piece: Piece, start: int, stop: int) -> int:
+    """Where the earliest-ending occurrence of `piece` within text[start:stop] ends, or -1."""
+    forms, bounded_start, bounded_end = piece
+    earliest = -1
+    for form in forms:
+        at = text.find(form, start, stop)
+        while at >= 0:
+            end = at + len(form)
+            if (not bounded_start or _word_boundary(text, at)) and (
+                not bounded_end or _word_boundary(text, end)
+            ):
+                if earliest < 0 or end < earliest:
+                    earliest = end
+                break
+            at = text.find(form, at + 1, stop)
+    return earliest
+
+
+def _word_boundary(text: str, at: int) -> bool:
+    r"""Whether `\b` matches at `at`: a word character on one side only (`\w` is
+    a Unicode letter, digit or "_" for str patterns)."""
+    before = at > 0 and (text[at - 1].isalnum() or text[at - 1] == "_")
+    after = at < len(text) and (text[at].isalnum() or text[at] == "_")
+    return before != after
 
 
 def _alternatives(pattern: str, at: int, limit: int) -> tuple[list[str], int]:
@@ -285,7 +406,8 @@ class LazyPattern:
 class Phrase:
     """A wording found in a text as `re.search(pattern, text)` would find it, the cheapest
     way its syntax allows: as plain strings (`literal_forms`), as consecutive choices of
-    plain strings (`literal_segments`), or compiled. Decided on first use."""
+    plain strings (`literal_segments`), as pieces with gaps or word boundaries
+    (`literal_pieces`), or compiled. Decided on first use."""
 
     __slots__ = ("_found_in", "pattern")
 
@@ -308,6 +430,9 @@ def _finder(pattern: str) -> Callable[[str], bool]:
     segments = literal_segments(pattern)
     if segments is not None:
         return lambda text: found_in_sequence(text, segments)
+    pieces = literal_pieces(pattern)
+    if pieces is not None:
+        return lambda text: found_in_pieces(text, pieces)
     compiled = re.compile(pattern)
     return lambda text: compiled.search(text) is not None
 
