@@ -81,7 +81,10 @@ def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
 
 async def check_all(checks: Mapping[str, ReadinessCheck]) -> dict[str, bool]:
     results: dict[str, bool] = {}
-    for name, check in checks.items():
+    # A service adds checks as it starts (the consumer's, once it consumes) while a
+    # probe may be awaiting the store's ping: a check added meanwhile counts from
+    # the next probe on.
+    for name, check in list(checks.items()):
         try:
             outcome = check()
             results[name] = bool(await outcome) if inspect.isawaitable(outcome) else bool(outcome)
