@@ -24,7 +24,7 @@ from mailroom.localinfra import MailSandbox
 from mailroom.sender.main import serve as serve_sender
 from mailroom.sender.settings import SenderSettings
 from mailroom.shared.bus import Bus
-from mailroom.shared.collections import MAILBOXES, SUPPRESSIONS, WATCH_CURSORS
+from mailroom.shared.collections import MAILBOXES, SENDS, SUPPRESSIONS, WATCH_CURSORS
 from mailroom.shared.contracts import Address, SendEmail
 from mailroom.shared.crypto import EnvelopeCipher
 from mailroom.shared.mailboxes import MailboxSecrets
@@ -114,6 +114,16 @@ def send(mailbox_id: str, to: str, key: str) -> SendEmail:
     )
 
 
+async def sent_event(tap: EventTap, store: Store, request: SendEmail) -> dict[str, object]:
+    """The `email.sent` of `request`; when it does not come, what the sender recorded of it."""
+    try:
+        [sent] = await tap.wait_for("email.sent", timeout=30)
+    except AssertionError as exc:
+        record = await store.collection(SENDS).find_one({"_id": request.message_id})
+        raise AssertionError(f"{exc}; the send on record: {record}") from None
+    return sent
+
+
 @contextlib.asynccontextmanager
 async def platform_watching_alice(
     sandbox: MailSandbox,
@@ -164,7 +174,7 @@ async def test_a_dsn_for_a_dead_address_suppresses_it_and_the_next_send_is_refus
     ):
         first = send(mailbox_id, dead, "first")
         await bus.publish(first)
-        [sent] = await tap.wait_for("email.sent", timeout=30)
+        sent = await sent_event(tap, store, first)
         assert sent["message_id"] == first.message_id
 
         [bounced] = await tap.wait_for("contact.bounced", timeout=60)
@@ -193,7 +203,7 @@ async def test_a_human_reply_to_a_sent_message_is_reported_once_with_its_origin(
     ):
         original = send(mailbox_id, demo, "to-demo")
         await bus.publish(original)
-        [sent] = await tap.wait_for("email.sent", timeout=30)
+        sent = await sent_event(tap, store, original)
         await asyncio.to_thread(reply_from_demo, mail_sandbox, sent["message_id_header"])
 
         [reply] = await tap.wait_for("email.reply.received", timeout=30)
