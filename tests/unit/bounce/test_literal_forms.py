@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mailroom.bounce.classifier import classify, reasons, vendors
+from mailroom.bounce.classifier import autoreply, classify, reasons, vendors
 from mailroom.bounce.classifier.patterns import (
     MAX_LITERAL_FORMS,
     AnyWording,
@@ -69,7 +69,7 @@ def _language(items: Any) -> set[str] | None:
 
 def _wordings() -> list[str]:
     found = [wording.pattern for rule in TEXT_RULES for wording in rule.wordings]
-    for module in (classify, reasons, vendors):
+    for module in (autoreply, classify, reasons, vendors):
         for value in vars(module).values():
             if isinstance(value, AnyWording):
                 found.extend(value.wordings)

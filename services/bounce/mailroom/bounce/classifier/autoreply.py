@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 from mailroom.bounce.classifier.mime import Headers
-from mailroom.bounce.classifier.patterns import AnyWording, LazyPattern
+from mailroom.bounce.classifier.patterns import AnyWording
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Final
 
 # Searched in the lower-cased subject.
-_VACATION_SUBJECT: Final = LazyPattern(
-    r"auto(?:matic|matische)?[ -]?(?:reply|response|antwort|respuesta|r[ée]ponse)|"
-    r"out of (?:the )?office|"
-    r"\bvacation\b|\bon leave\b|\babsen(?:ce|t)\b|abwesen|autoreply|\booo\b|congés|ausencia"
+_VACATION_SUBJECT: Final = AnyWording(
+    r"auto(?:matic|matische)?[ -]?(?:reply|response|antwort|respuesta|r[ée]ponse)",
+    r"out of (?:the )?office",
+    r"\bvacation\b",
+    r"\bon leave\b",
+    r"\babsen(?:ce|t)\b",
+    "abwesen",
+    "autoreply",
+    r"\booo\b",
+    "congés",
+    "ausencia",
 )
 # The subjects of auto-replies in the other languages, and with the adjective after the
 # noun ("réponse automatique"); plain strings, also searched in the lower-cased subject.
@@ -88,4 +95,4 @@ def is_auto_reply(msg: Headers, subject: str) -> bool:
 
 def has_auto_reply_subject(lowered: str) -> bool:
     """The lower-cased subject reads as an automatic reply or an out-of-office notice."""
-    return bool(_VACATION_SUBJECT.search(lowered)) or _LOCALISED_VACATION_SUBJECT.found_in(lowered)
+    return _VACATION_SUBJECT.found_in(lowered) or _LOCALISED_VACATION_SUBJECT.found_in(lowered)

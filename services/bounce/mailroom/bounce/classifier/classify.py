@@ -162,7 +162,7 @@ _TRANSCRIPT: Final = LazyPattern(
     r"^\s*(?:>>>|sent <<<)\s*(data|rcpt|mail)|^\s*(?:<<<|received >>>)\s*[45]\d\d", re.M
 )
 _QUOTED_TO: Final = LazyPattern(r"^To:[ \t]*(.+)$", re.M | re.I)
-_SES_SUBJECT: Final = LazyPattern(r"aws notification|amazon ses", re.I)
+_SES_SUBJECT: Final = AnyWording("aws notification", "amazon ses")  # in lower case
 _CJK_FAILURE: Final = AnyWording(
     "エラー",
     "不達",
@@ -269,7 +269,9 @@ def _classify(raw: bytes) -> Classification:
             ]
         return Classification(True, "bounce", recipients, original_id, read.problem)
 
-    if body.lstrip().startswith("{") and _SES_SUBJECT.search(subject + str(msg.get("From", ""))):
+    if body.lstrip().startswith("{") and _SES_SUBJECT.found_in(
+        lowered(subject + str(msg.get("From", "")))
+    ):
         notified = vendors.ses_notification(body)
         if notified is not None:
             bounced, notified_id = notified

@@ -441,23 +441,32 @@ class AnyWording:
     """Whether a text holds any of several wordings, as one alternation `a|b|c` would find.
 
     Wordings with a few plain forms (`literal_forms`) are looked up as substrings
-    first; the others are `Phrase`s, tried only when no plain form was found.
+    first; the others are `Phrase`s, tried only when no plain form was found. Both
+    are prepared on the first search: many of these are declared at import and
+    never searched in a short run.
     """
 
-    __slots__ = ("_phrases", "plain", "wordings")
+    __slots__ = ("_phrases", "_plain", "wordings")
 
     def __init__(self, *wordings: str) -> None:
         self.wordings = wordings
-        plain: list[str] = []
-        phrases: list[Phrase] = []
-        for word in wordings:
-            forms = literal_forms(word)
-            if forms is None:
-                phrases.append(Phrase(word))
-            else:
-                plain.extend(forms)
-        self.plain = tuple(plain)
-        self._phrases = phrases
+        self._plain: tuple[str, ...] | None = None
+        self._phrases: list[Phrase] = []
+
+    @property
+    def plain(self) -> tuple[str, ...]:
+        """The plain strings of the wordings that are small finite languages."""
+        plain = self._plain
+        if plain is None:
+            forms: list[str] = []
+            for word in self.wordings:
+                expanded = literal_forms(word)
+                if expanded is None:
+                    self._phrases.append(Phrase(word))
+                else:
+                    forms.extend(expanded)
+            plain = self._plain = tuple(forms)
+        return plain
 
     @property
     def pattern(self) -> str:

@@ -69,7 +69,7 @@ _PERMANENT: Final = AnyWording("permanent", "fatal", "given up", "giving up", "h
 _TEMPORARY: Final = AnyWording(
     "temporar", "delay", r"will (?:be )?retr", "still trying", "deferred"
 )
-_GOOGLE_GROUPS: Final = LazyPattern(r"groups\.google\.com|google groups", re.I)
+_GOOGLE_GROUPS: Final = AnyWording("groups.google.com", "google groups")  # in lower case
 
 
 class TextFailure:
@@ -129,7 +129,7 @@ def looks_permanent(text: str) -> bool | None:
 
 def is_google_groups(text: str) -> bool:
     """Google Groups refuses posts to a missing or closed group with a localised notice."""
-    return bool(_GOOGLE_GROUPS.search(text))
+    return _GOOGLE_GROUPS.found_in(lowered(text))
 
 
 def find_failures(
@@ -330,13 +330,17 @@ def _ses_message_id(mail: object) -> str | None:
     return None
 
 
-_LIST_REFUSAL: Final = LazyPattern(
+# Both searched in lower-cased text.
+_LIST_REFUSAL: Final = AnyWording(
     # "not a member", fml's "not member", Mailman 3's "not from a list member"
-    r"\bnot (?:from )?(?:a )?(?:list )?member|\bnon-?members?\b|members? only|"
-    r"only (?:list )?members|not allowed to post|posting (?:is )?(?:restricted|not allowed|denied)",
-    re.I,
+    r"\bnot (?:from )?(?:a )?(?:list )?member",
+    r"\bnon-?members?\b",
+    r"members? only",
+    r"only (?:list )?members",
+    "not allowed to post",
+    r"posting (?:is )?(?:restricted|not allowed|denied)",
 )
-_LIST_ADMIN_SENDER: Final = LazyPattern(r"-(?:admin|owner|request|bounces?|ctl)@|mailman", re.I)
+_LIST_ADMIN_SENDER: Final = AnyWording(r"-(?:admin|owner|request|bounces?|ctl)@", "mailman")
 
 
 _LIST_ADMIN_ADDRESS: Final = LazyPattern(
@@ -363,9 +367,9 @@ def is_list_refusal(list_headers: bool, sender: str, subject: str, body: str) ->
     `list_headers` says the message carries a list manager's own headers; the
     refusal itself is in the subject or the first lines of the body.
     """
-    if not (list_headers or _LIST_ADMIN_SENDER.search(sender)):
+    if not (list_headers or _LIST_ADMIN_SENDER.found_in(lowered(sender))):
         return False
-    return bool(_LIST_REFUSAL.search(subject) or _LIST_REFUSAL.search(body[:2000]))
+    return _LIST_REFUSAL.found_in(lowered(subject)) or _LIST_REFUSAL.found_in(lowered(body[:2000]))
 
 
 _TRANSCRIPT_LINE: Final = LazyPattern(r"^ ?(In|Out):\s+(.*)$")
