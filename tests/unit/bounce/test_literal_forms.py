@@ -104,6 +104,8 @@ def test_most_wordings_need_no_compiling() -> None:
         (r"pipe to \|", {"pipe to |"}),
         ("time(?:d)? ?out", {"timeout", "timedout", "time out", "timed out"}),
         ("a|b(?:c|)", {"a", "bc", "b"}),
+        (r"groups\.google\.com", {"groups.google.com"}),
+        (r"1\+1 \$5 \^", {"1+1 $5 ^"}),
     ],
 )  # fmt: skip
 def test_expansions(pattern: str, forms: set[str]) -> None:
@@ -113,7 +115,7 @@ def test_expansions(pattern: str, forms: set[str]) -> None:
 @pytest.mark.parametrize(
     "pattern",
     [r"\bspf\b", "domain .* does not", r"exit code \d", "rfc ?822(?! ?;)", "^550", "x+",
-     "a{2}", "[a-z]x", "[^@]x", "(?i)x", "a??b", "(?:a", "a)", "colou?r?+"],
+     "a{2}", "[a-z]x", "[^@]x", "(?i)x", "a??b", "(?:a", "a)", "colou?r?+", r"x\.*", r"\\.x"],
 )  # fmt: skip
 def test_what_is_not_a_small_finite_language_is_left_to_the_regex_engine(pattern: str) -> None:
     assert literal_forms(pattern) is None

@@ -99,11 +99,19 @@ def literal_segments(
 
 
 def _beyond_finite_syntax(pattern: str) -> bool:
-    """Whether `pattern` visibly uses syntax that neither expansion understands."""
+    """Whether `pattern` visibly uses syntax that neither expansion understands.
+
+    Escaped characters (`groups\\.google\\.com`) are literals: only the others count.
+    """
+    unescaped = pattern
+    if "\\" in pattern:
+        unescaped = pattern.replace("\\\\", "")
+        for char in _INFINITE_OR_ANCHORED:
+            unescaped = unescaped.replace("\\" + char, "")
     return (
-        not _INFINITE_OR_ANCHORED.isdisjoint(pattern)
-        or "\\b" in pattern
-        or "(?" in pattern.replace("(?:", "")
+        not _INFINITE_OR_ANCHORED.isdisjoint(unescaped)
+        or "\\b" in unescaped
+        or "(?" in unescaped.replace("(?:", "")
     )
 
 

@@ -69,7 +69,7 @@ _PERMANENT: Final = AnyWording("permanent", "fatal", "given up", "giving up", "h
 _TEMPORARY: Final = AnyWording(
     "temporar", "delay", r"will (?:be )?retr", "still trying", "deferred"
 )
-_GOOGLE_GROUPS: Final = AnyWording("groups.google.com", "google groups")  # in lower case
+_GOOGLE_GROUPS: Final = AnyWording(r"groups\.google\.com", "google groups")  # in lower case
 
 
 class TextFailure:
