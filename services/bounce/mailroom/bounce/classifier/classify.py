@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 from mailroom.bounce.classifier import autoreply, dsn, vendors
@@ -558,22 +559,22 @@ def _from_text(read: ReadMessage, msg: Headers, body: str) -> list[BouncedRecipi
     permanent = vendors.looks_permanent(section)
     # A recipient whose own lines give no code takes the notice's, but only from
     # the text before the recipients: a code further down is another recipient's.
-    shared = section if len(failures) == 1 else _before_recipients(section, failures)
+    shared = _SharedNotice(section if len(failures) == 1 else _before_recipients(section, failures))
     google_groups = "googlemail.com" in str(
         msg.get("From", "")
     ).lower() and vendors.is_google_groups(section)
     results = []
     for failure in failures:
         block = failure.diagnostic
-        status = _failure_status(block) or _failure_status(shared)
-        smtp_code = find_reply_code(block) or find_reply_code(shared)
+        status = _failure_status(block) or shared.status
+        smtp_code = find_reply_code(block) or shared.smtp_code
         if status is None:
             if smtp_code is not None:
                 status = f"{smtp_code // 100}.0.0"
             elif permanent is not None:
                 status = "5.0.0" if permanent else "4.0.0"
         text = normalise_text(block)
-        command = smtp_command(block) or smtp_command(shared)
+        command = smtp_command(block) or shared.command
         reason = decide_reason(status, smtp_code, text, command)
         if reason in ("onhold", "expired") and len(failures) == 1:
             fallback = decide_reason(status, smtp_code, whole, command)
@@ -592,6 +593,26 @@ def _from_text(read: ReadMessage, msg: Headers, body: str) -> list[BouncedRecipi
             )
         )
     return results
+
+
+class _SharedNotice:
+    """What the notice text shared by the failed recipients says, read once when a
+    recipient's own lines do not say it."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    @functools.cached_property
+    def status(self) -> str | None:
+        return _failure_status(self.text)
+
+    @functools.cached_property
+    def smtp_code(self) -> int | None:
+        return find_reply_code(self.text)
+
+    @functools.cached_property
+    def command(self) -> str | None:
+        return smtp_command(self.text)
 
 
 def _before_recipients(section: str, failures: list[vendors.TextFailure]) -> str:
