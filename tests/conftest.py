@@ -35,6 +35,16 @@ def repo_root() -> Path:
     return Path(__file__).resolve().parents[1]
 
 
+def _memory_dir() -> Path | None:
+    """/dev/shm when it is there, usable and roomy: the suite's servers keep about 20 MB
+    there, and a container's default 64 MB leaves too little margin."""
+    memory = Path("/dev/shm")
+    if not (memory.is_dir() and os.access(memory, os.W_OK | os.X_OK)):
+        return None
+    stats = os.statvfs(memory)
+    return memory if stats.f_bavail * stats.f_frsize >= 512 * 1024**2 else None
+
+
 @pytest.fixture(scope="session")
 def local_workdir() -> Iterator[Path]:
     # Under /dev/shm or /tmp rather than pytest's 0700 base dir: Dovecot's and Postfix's
@@ -42,9 +52,7 @@ def local_workdir() -> Iterator[Path]:
     # where the machine has it: the servers' fsyncs (Postfix's queue, Dovecot's
     # deliveries) then cost nothing, and no test waits on a disk busy with something
     # else; right after a fresh install, a first delivery once outlasted a 30 s wait.
-    memory = Path("/dev/shm")
-    base = memory if memory.is_dir() and os.access(memory, os.W_OK | os.X_OK) else None
-    workdir = Path(tempfile.mkdtemp(prefix="mailroom-tests-", dir=base))
+    workdir = Path(tempfile.mkdtemp(prefix="mailroom-tests-", dir=_memory_dir()))
     yield workdir
     shutil.rmtree(workdir, ignore_errors=True)
 
