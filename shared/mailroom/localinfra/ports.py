@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import random
 import socket
 import time
+from pathlib import Path
 
 # The mail sandbox's fixed ports (`mailroom up`, e2e tests); free ports are picked otherwise.
 IMAP_PORT = 10143
@@ -20,8 +22,46 @@ NOUIDPLUS_IMAP_PORT = 10144
 LOOPBACK = "127.0.0.1"
 
 
+# Where free ports are looked for: below the kernel's ephemeral range when it leaves
+# room. A port the kernel hands out for `bind(0)` comes from the range it also gives
+# outgoing connections their local ports from, so between picking it and the server
+# binding it, any connection made meanwhile could take it ("Address already in use"
+# from Postfix once). Above the fixed ports of the sandbox.
+_FREE_PORTS_FROM = 20000
+_EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+_next_port: int | None = None
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    """A TCP port on 127.0.0.1 that nothing listens on right now and that no outgoing
+    connection will take: below the ephemeral range, a different one on each call."""
+    global _next_port
+    first, end = _FREE_PORTS_FROM, _ephemeral_start()
+    if end - first < 1000:
+        return _kernel_port()  # the ephemeral range leaves no room below it
+    if _next_port is None:
+        # each process starts somewhere else, so two processes seldom try the same ports
+        _next_port = random.randrange(first, end)
+    for _ in range(end - first):
+        port = _next_port
+        _next_port = port + 1 if port + 1 < end else first
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind((LOOPBACK, port))
+            except OSError:
+                continue
+        return port
+    return _kernel_port()
+
+
+def _ephemeral_start() -> int:
+    try:
+        return int(_EPHEMERAL_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default
+
+
+def _kernel_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((LOOPBACK, 0))
         port: int = sock.getsockname()[1]
