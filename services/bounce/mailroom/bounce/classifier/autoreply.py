@@ -9,8 +9,10 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Final
 
-# Searched in the lower-cased subject.
-_VACATION_SUBJECT: Final = AnyWording(
+# The subjects of automatic replies and out-of-office notices, searched in the
+# lower-cased subject; in the other languages also with the adjective after the
+# noun ("réponse automatique").
+_AUTO_REPLY_SUBJECT: Final = AnyWording(
     r"auto(?:matic|matische)?[ -]?(?:reply|response|antwort|respuesta|r[ée]ponse)",
     r"out of (?:the )?office",
     r"\bvacation\b",
@@ -21,10 +23,6 @@ _VACATION_SUBJECT: Final = AnyWording(
     r"\booo\b",
     "congés",
     "ausencia",
-)
-# The subjects of auto-replies in the other languages, and with the adjective after the
-# noun ("réponse automatique"); plain strings, also searched in the lower-cased subject.
-_LOCALISED_VACATION_SUBJECT: Final = AnyWording(
     "réponse automatique",
     "reponse automatique",
     "respuesta automática",
@@ -95,4 +93,4 @@ def is_auto_reply(msg: Headers, subject: str) -> bool:
 
 def has_auto_reply_subject(lowered: str) -> bool:
     """The lower-cased subject reads as an automatic reply or an out-of-office notice."""
-    return _VACATION_SUBJECT.found_in(lowered) or _LOCALISED_VACATION_SUBJECT.found_in(lowered)
+    return _AUTO_REPLY_SUBJECT.found_in(lowered)
