@@ -156,8 +156,8 @@ _CONNECTION_STAGE: Final = AnyWording(
 # most diagnostics, which name no command, skip both searches.
 _COMMAND_WORDS: Final = ("reply to", "after ", "did not like", "command")
 _CONNECTION_WORDS: Final = ("reply to", "after ", "to talk")
-# Words in most English auto-reply subjects, so that the subject patterns are
-# compiled only for the rare notice that might be one.
+# Words in most English auto-reply subjects: only a bounce-like subject holding one
+# is searched for the auto-reply wordings.
 _AUTO_REPLY_WORDS: Final = ("auto", "office", "vacation")
 _TRANSCRIPT: Final = LazyPattern(
     r"^\s*(?:>>>|sent <<<)\s*(data|rcpt|mail)|^\s*(?:<<<|received >>>)\s*[45]\d\d", re.M
