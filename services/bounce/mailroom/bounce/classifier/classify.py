@@ -22,6 +22,7 @@ from mailroom.bounce.classifier.reasons import (
     find_status,
     kind_for,
     normalise_text,
+    status_of,
 )
 
 TYPE_CHECKING = False
@@ -635,5 +636,5 @@ def _failure_status(text: str) -> str | None:
         return status
     for match in STATUS_RE.finditer(text):
         if match.group(1) != "2":
-            return f"{match.group(1)}.{int(match.group(2))}.{int(match.group(3))}"
+            return status_of(match)
     return None

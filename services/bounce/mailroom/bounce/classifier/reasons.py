@@ -14,6 +14,7 @@ from mailroom.bounce.classifier.patterns import AnyWording, LazyPattern, Phrase
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import re
     from typing import Final
 
 HARD_REASONS: Final = frozenset({"userunknown", "hostunknown", "hasmoved"})
@@ -1252,8 +1253,11 @@ def normalise_text(text: str) -> str:
 def find_status(text: str) -> str | None:
     """The first RFC 3463 enhanced status code in `text` (`5.1.1`), if any."""
     match = STATUS_RE.search(text)
-    if match is None:
-        return None
+    return None if match is None else status_of(match)
+
+
+def status_of(match: re.Match[str]) -> str:
+    """The code a `STATUS_RE` match found, without leading zeros (`5.01.001` → `5.1.1`)."""
     return f"{match.group(1)}.{int(match.group(2))}.{int(match.group(3))}"
 
 
