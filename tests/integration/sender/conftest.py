@@ -95,6 +95,19 @@ async def wait_ready(port: int, timeout: float = 60.0) -> None:
     await eventually(ready, timeout, "the sender to be ready")
 
 
+async def retries_scheduled(port: int, reason: str) -> float:
+    """How often the sender on `port` put a request back to wait for `reason`
+    (`rate_limited`, `mailbox_held`), read from its /metrics."""
+    async with httpx.AsyncClient() as client:
+        response = await client.get(f"http://127.0.0.1:{port}/metrics")
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in response.text.splitlines()
+        if line.startswith("mailroom_sender_retries_scheduled_total{")
+        and f'reason="{reason}"' in line
+    )
+
+
 @pytest.fixture
 async def running_sender(sender_settings: SenderSettings) -> AsyncIterator[SenderSettings]:
     """The sender service running in this process until the test ends."""

@@ -13,7 +13,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aio_pika
-import httpx
 import pytest
 
 from mailroom.localinfra import MailSandbox
@@ -22,7 +21,12 @@ from mailroom.shared.bus import queue_name, retry_queue_name
 from mailroom.shared.collections import MAILBOXES
 from mailroom.shared.sends import load_send
 from mailroom.shared.store import Store
-from tests.integration.sender.conftest import MailboxFactory, inbox, inbox_holding
+from tests.integration.sender.conftest import (
+    MailboxFactory,
+    inbox,
+    inbox_holding,
+    retries_scheduled,
+)
 from tests.integration.sender.test_delivery import RCPT_PASSWORD, RESULTS, publisher, send_request
 from tests.integration.support.events import EventTap
 from tests.integration.support.polling import eventually
@@ -46,14 +50,7 @@ def sender_settings(sender_settings: SenderSettings) -> SenderSettings:
 
 async def held_rechecks(settings: SenderSettings) -> float:
     """How often the sender parked a held message (its first hold and every look since)."""
-    async with httpx.AsyncClient() as client:
-        response = await client.get(f"http://127.0.0.1:{settings.http_port}/metrics")
-    return sum(
-        float(line.rsplit(" ", 1)[1])
-        for line in response.text.splitlines()
-        if line.startswith("mailroom_sender_retries_scheduled_total{")
-        and 'reason="mailbox_held"' in line
-    )
+    return await retries_scheduled(settings.http_port, "mailbox_held")
 
 
 async def queued(settings: SenderSettings, queue: str) -> int:

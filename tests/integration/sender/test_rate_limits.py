@@ -24,7 +24,12 @@ from mailroom.sender.settings import SenderSettings
 from mailroom.shared.collections import SEND_BUDGETS
 from mailroom.shared.sends import budget_window_id, load_send, window_bounds
 from mailroom.shared.store import Store
-from tests.integration.sender.conftest import MailboxFactory, inbox_holding, wait_ready
+from tests.integration.sender.conftest import (
+    MailboxFactory,
+    inbox_holding,
+    retries_scheduled,
+    wait_ready,
+)
 from tests.integration.sender.test_delivery import RESULTS, publisher, send_request
 from tests.integration.support.events import EventTap
 from tests.integration.support.polling import eventually
@@ -119,14 +124,7 @@ async def sends_by_status(store: Store, message_ids: list[str]) -> dict[str, lis
 
 async def rate_limited_rechecks(port: int) -> float:
     """How often this replica found the budget spent and put a request back to wait."""
-    async with httpx.AsyncClient() as client:
-        response = await client.get(f"http://127.0.0.1:{port}/metrics")
-    return sum(
-        float(line.rsplit(" ", 1)[1])
-        for line in response.text.splitlines()
-        if line.startswith("mailroom_sender_retries_scheduled_total{")
-        and 'reason="rate_limited"' in line
-    )
+    return await retries_scheduled(port, "rate_limited")
 
 
 async def settled(store: Store, message_ids: list[str], window_start: datetime) -> bool:
